@@ -1,0 +1,1 @@
+"""Pieces shared by the API, the workers and the CLI: settings, stores, clients."""
