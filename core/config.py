@@ -72,6 +72,12 @@ class Config:
         values.update(overrides)
         return cls(**values)
 
+    def to_env(self) -> dict:
+        """These settings as environment variables, for child processes."""
+        env = {f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+        env["DISPATCHER_URL"] = self.cli_server
+        return env
+
     def with_changes(self, **changes):
         """A copy of these settings with some values replaced."""
         return replace(self, **changes)
