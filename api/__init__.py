@@ -1,0 +1,24 @@
+"""The Flask API: the original endpoints, health probes, and (later) /api/v1."""
+
+from flask import Flask
+
+from core.config import Config
+from core.logs import setup_logging
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the API app from settings (from the environment by default)."""
+    from api.errors import register_error_handlers
+    from api.health import bp as health_bp
+    from api.legacy.routes import bp as legacy_bp
+    from api.services import Services
+
+    config = config or Config.from_env()
+    setup_logging(config.log_level)
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.extensions["dispatcher"] = Services(config)
+    register_error_handlers(app)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(legacy_bp)
+    return app

@@ -1,0 +1,74 @@
+"""Every error as one JSON shape: code, status, message, errors per field."""
+
+from http import HTTPStatus
+
+from flask import request
+from kombu.exceptions import OperationalError
+from marshmallow import ValidationError
+from pymongo.errors import ConnectionFailure
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from werkzeug.exceptions import HTTPException
+
+STORE_ERRORS = {
+    ConnectionFailure: "mongo",
+    RedisConnectionError: "redis",
+    RedisTimeoutError: "redis",
+    OperationalError: "redis",
+}
+
+
+class ApiError(Exception):
+    """An error answered to the client: status code, message and field errors."""
+
+    def __init__(self, code, message, errors=None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.errors = errors
+
+
+def error_body(code, message, errors=None) -> dict:
+    """The JSON body of an error answer; the original API's routes add success: false."""
+    body = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
+    if errors:
+        body["errors"] = errors
+    if request.blueprint == "legacy":
+        body = {"success": False, **body}
+    return body
+
+
+def field_error(field, problem, code=422) -> ApiError:
+    """An error about one field of the JSON body."""
+    return ApiError(code, f"Invalid field '{field}': {problem}", {"json": {field: [problem]}})
+
+
+def register_error_handlers(app):
+    """Render every error, expected or not, as the one JSON shape."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(err):
+        return error_body(err.code, err.message, err.errors), err.code
+
+    @app.errorhandler(ValidationError)
+    def _invalid(err):
+        return error_body(422, "The request body is invalid.", {"json": err.messages}), 422
+
+    @app.errorhandler(HTTPException)
+    def _http(err):
+        return error_body(err.code, err.description), err.code
+
+    for exc_type, store in STORE_ERRORS.items():
+        app.register_error_handler(exc_type, _unavailable(store, app))
+
+    @app.errorhandler(Exception)
+    def _unexpected(err):
+        app.logger.exception("request.failed")
+        return error_body(500, "Internal error."), 500
+
+
+def _unavailable(store, app):
+    def handler(err):
+        app.logger.warning("store.unavailable", extra={"fields": {"store": store, "error": str(err)}})
+        return error_body(503, f"The {store} store is unavailable; try again shortly."), 503
+    return handler

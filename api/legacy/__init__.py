@@ -1,0 +1,1 @@
+"""The original API under /api, kept byte-for-byte compatible."""

@@ -1,0 +1,77 @@
+"""The original five requests: contacts add/remove/list, send, failed list."""
+
+import time
+
+from flask import Blueprint, request
+
+from api.errors import ApiError
+from api.legacy.schemas import (AddContactSchema, RemoveContactSchema, SendSchema,
+                                UserSchema)
+from api.sending import send_message
+from api.services import services
+from core.timeutil import epoch_to_wallclock, wallclock_to_epoch
+
+bp = Blueprint("legacy", __name__, url_prefix="/api")
+
+MESSENGER_TO_LEGACY = {"telegram": "telegram", "whatsapp": "whatsApp", "viber": "viber"}
+
+
+def load(schema):
+    """The request's JSON body, validated by a schema (GET and DELETE carry bodies too)."""
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    return schema.load(body)
+
+
+@bp.post("/contacts")
+def add_contact():
+    """Add a contact, or replace the one of the same name."""
+    data = load(AddContactSchema())
+    contact = data["contact"]
+    services().contacts.add(data["user_name"], contact["name"], contact["messangers"])
+    return {"success": True}
+
+
+@bp.delete("/contacts")
+def remove_contact():
+    """Remove a contact by name."""
+    data = load(RemoveContactSchema())
+    if not services().contacts.remove(data["user_name"], data["contact"]):
+        raise ApiError(404, f"No contact named {data['contact']!r}.",
+                       {"json": {"contact": ["No such contact."]}})
+    return {"success": True}
+
+
+@bp.get("/contacts")
+def list_contacts():
+    """All of the user's contacts, by name."""
+    data = load(UserSchema())
+    book = services().contacts.all(data["user_name"])
+    return {"contacts": {
+        name: {MESSENGER_TO_LEGACY[m]: ident for m, ident in ids.items()}
+        for name, ids in book.items()
+    }}
+
+
+@bp.put("/contacts")
+def send():
+    """Send a message to contacts, not before `time`."""
+    data = load(SendSchema())
+    svc = services()
+    tz = svc.config.timezone
+    if data["time"] is None:
+        due = time.time()
+        wallclock = epoch_to_wallclock(due, tz)
+    else:
+        wallclock = data["time"]
+        due = wallclock_to_epoch(wallclock, tz)
+    message = send_message(svc, data["user_name"], data["names"], data["message"], due, wallclock)
+    return {"success": True, "message_id": message.id, "deliveries": len(message.deliveries)}
+
+
+@bp.get("/get_failed_mess")
+def failed_messages():
+    """The user's failed deliveries, newest first."""
+    data = load(UserSchema())
+    return {"data": services().failed.list_for(data["user_name"])}

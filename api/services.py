@@ -1,0 +1,58 @@
+"""The stores and dispatcher the API's routes use, built once per app."""
+
+from functools import cached_property
+
+from flask import current_app
+
+from core.clients import mongo_database, redis_client
+from core.contacts import ContactBook
+from core.deliveries import DeliveryStore
+from core.failed import FailedStore
+from core.keys import Keys
+from core.schedule import Schedule
+from workers.celery_app import create_celery
+from workers.dispatch import Dispatcher
+
+
+class Services:
+    """Lazily built stores, so no client is made before the server forks."""
+
+    def __init__(self, config):
+        self.config = config
+        self.keys = Keys(config.redis_prefix)
+
+    @cached_property
+    def redis(self):
+        """This process's Redis client."""
+        return redis_client(self.config)
+
+    @cached_property
+    def mongo(self):
+        """This process's MongoDB database."""
+        return mongo_database(self.config)
+
+    @cached_property
+    def contacts(self) -> ContactBook:
+        """Users' contact books."""
+        return ContactBook(self.mongo)
+
+    @cached_property
+    def deliveries(self) -> DeliveryStore:
+        """Messages and delivery status."""
+        return DeliveryStore(self.redis, self.keys)
+
+    @cached_property
+    def failed(self) -> FailedStore:
+        """Failed-delivery records."""
+        return FailedStore(self.redis, self.keys)
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        """Records deliveries and hands them to Celery."""
+        celery = create_celery(self.config)
+        return Dispatcher(self.config, self.redis, celery, Schedule(self.redis, self.keys))
+
+
+def services() -> Services:
+    """The current app's services."""
+    return current_app.extensions["dispatcher"]

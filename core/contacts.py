@@ -1,0 +1,46 @@
+"""The contact book: one MongoDB document per user holding all their contacts."""
+
+from pymongo.errors import DuplicateKeyError
+
+from core.config import MESSENGERS
+
+
+class ContactBook:
+    """Users' contacts: name -> messenger IDs (empty ID: no such messenger)."""
+
+    def __init__(self, db):
+        self._users = db["contact_books"]
+
+    def add(self, user: str, name: str, ids: dict) -> bool:
+        """Add a contact or replace the one of that name; True if it was new."""
+        entry = {"name": name, **{m: ids.get(m, "") for m in MESSENGERS}}
+        replaced = self._users.update_one(
+            {"_id": user, "contacts.name": name}, {"$set": {"contacts.$": entry}}
+        )
+        if replaced.matched_count:
+            return False
+        try:
+            added = self._users.update_one(
+                {"_id": user, "contacts.name": {"$ne": name}},
+                {"$push": {"contacts": entry}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            # The upsert lost a race with a concurrent write of the same name.
+            return self.add(user, name, ids)
+        return bool(added.modified_count or added.upserted_id)
+
+    def remove(self, user: str, name: str) -> bool:
+        """Remove a contact; False if the user had no contact of that name."""
+        result = self._users.update_one(
+            {"_id": user}, {"$pull": {"contacts": {"name": name}}}
+        )
+        return bool(result.modified_count)
+
+    def all(self, user: str) -> dict:
+        """Every contact of a user, name -> {messenger: ID}, in the order added."""
+        doc = self._users.find_one({"_id": user}, {"contacts": 1}) or {}
+        return {
+            c["name"]: {m: c.get(m, "") for m in MESSENGERS}
+            for c in doc.get("contacts", [])
+        }

@@ -1,0 +1,43 @@
+"""Names of the service's Redis keys, in one place."""
+
+
+class Keys:
+    """Key names under one prefix, so several services can share a Redis."""
+
+    def __init__(self, prefix: str):
+        self._p = prefix
+
+    def message(self, message_id):
+        """Hash: a message's sender, text, time and counts."""
+        return f"{self._p}msg:{message_id}"
+
+    def delivery(self, delivery_id):
+        """Hash: a delivery's recipient, status, attempts and ticket."""
+        return f"{self._p}dlv:{delivery_id}"
+
+    def user_messages(self, user):
+        """Sorted set: a user's message ids by creation time."""
+        return f"{self._p}user:{user}:messages"
+
+    def failed(self, user):
+        """Hash: a user's failed-delivery records by delivery id."""
+        return f"{self._p}failed:{user}"
+
+    def failed_index(self, user):
+        """Sorted set: a user's failed delivery ids by failure time."""
+        return f"{self._p}failed:{user}:index"
+
+    def schedule(self):
+        """Sorted set: 'delivery|ticket' members by when to hand them to Celery."""
+        return f"{self._p}schedule"
+
+    @staticmethod
+    def schedule_member(delivery_id, ticket):
+        """The schedule's member for one ticket of a delivery."""
+        return f"{delivery_id}|{ticket}"
+
+    @staticmethod
+    def parse_schedule_member(member):
+        """(delivery id, ticket) of a schedule member."""
+        delivery_id, ticket = member.rsplit("|", 1)
+        return delivery_id, int(ticket)

@@ -1,0 +1,1 @@
+"""Celery app, delivery tasks, gateways and the scheduler."""

@@ -1,0 +1,51 @@
+"""The Celery app, built from the service's settings."""
+
+from celery import Celery
+from celery.signals import setup_logging
+
+from core.config import Config
+from core.logs import setup_logging as setup_json_logging
+
+DELIVER_TASK = "workers.deliver"
+
+
+def create_celery(config: Config) -> Celery:
+    """A Celery app on the Redis broker, with delivery-safe acknowledgement."""
+    app = Celery("dispatcher", set_as_current=False)
+    app.conf.update(
+        broker_url=config.redis_url,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=config.store_timeout,
+        broker_transport_options={
+            "visibility_timeout": config.visibility_timeout,
+            "unacked_restore_interval": config.restore_interval,
+            "unacked_restore_throttle": 1,
+            "socket_timeout": config.store_timeout,
+            "socket_connect_timeout": config.store_timeout,
+        },
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2},
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_default_queue=config.delivery_queue,
+        task_create_missing_queues=True,
+        worker_pool=config.worker_pool,
+        worker_concurrency=config.worker_concurrency,
+        worker_send_task_events=True,
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+        enable_utc=True,
+        include=["workers.tasks"],
+    )
+    app.dispatcher_config = config
+    return app
+
+
+app = create_celery(Config.from_env())
+
+
+@setup_logging.connect
+def _json_logs(**_):
+    setup_json_logging(app.dispatcher_config.log_level)

@@ -1,0 +1,18 @@
+"""Celery tasks: thin wrappers that call the delivery functions."""
+
+from celery import shared_task
+from redis.exceptions import RedisError
+
+from workers.celery_app import DELIVER_TASK
+from workers.context import worker_context
+from workers.delivery import attempt_delivery
+
+
+@shared_task(name=DELIVER_TASK, bind=True, max_retries=None)
+def deliver(self, delivery_id: str, ticket: int):
+    """Make one attempt at one delivery (idempotent on its id and ticket)."""
+    try:
+        return attempt_delivery(worker_context(self.app), delivery_id, ticket)
+    except RedisError as exc:
+        # The store is away: try this same ticket again rather than drop it.
+        raise self.retry(exc=exc, countdown=2)
