@@ -1,0 +1,140 @@
+"""Fault settings that make the fake gateway misbehave on purpose."""
+
+import random
+from collections import deque
+
+MESSENGERS = ("telegram", "whatsapp", "viber")
+HANG = -1
+
+DEFAULTS = {
+    "fail_rate": 0.0,
+    "fail_status": 503,
+    "throttle_rate": 0.0,
+    "retry_after": 1,
+    "latency_ms": 0,
+    "script": [],
+    "hang_seconds": 60,
+    "viber_accepts": False,
+    "messengers": None,
+}
+
+ENV_VARS = {
+    "GATEWAY_FAIL_RATE": ("fail_rate", float),
+    "GATEWAY_FAIL_STATUS": ("fail_status", int),
+    "GATEWAY_THROTTLE_RATE": ("throttle_rate", float),
+    "GATEWAY_RETRY_AFTER": ("retry_after", int),
+    "GATEWAY_LATENCY_MS": ("latency_ms", float),
+}
+
+
+class FaultError(ValueError):
+    """A fault setting with an unknown name or a bad value."""
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(low, high):
+    return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and low <= v <= high
+
+
+def _integer(low, high):
+    return lambda v: _is_int(v) and low <= v <= high
+
+
+def _is_script(value):
+    return isinstance(value, list) and all(
+        _is_int(step) and (step in (HANG, 200) or 400 <= step <= 599) for step in value
+    )
+
+
+def _is_messenger_list(value):
+    return value is None or (
+        isinstance(value, list) and all(name in MESSENGERS for name in value)
+    )
+
+
+RULES = {
+    "fail_rate": (_number(0, 1), "a number from 0 to 1"),
+    "fail_status": (_integer(400, 599), "an integer status from 400 to 599"),
+    "throttle_rate": (_number(0, 1), "a number from 0 to 1"),
+    "retry_after": (_integer(0, 86400), "an integer from 0 to 86400"),
+    "latency_ms": (_number(0, 600000), "a number from 0 to 600000"),
+    "script": (_is_script, "a list of statuses: 200, 400 to 599, or -1 (hang)"),
+    "hang_seconds": (_number(0, 3600), "a number from 0 to 3600"),
+    "viber_accepts": (lambda v: isinstance(v, bool), "true or false"),
+    "messengers": (_is_messenger_list, f"null or a list of {', '.join(MESSENGERS)}"),
+}
+
+
+def validate(changes):
+    """Check a mapping of fault settings, raising FaultError naming the first bad key."""
+    if not isinstance(changes, dict):
+        raise FaultError("faults must be a JSON object")
+    for key, value in changes.items():
+        if key not in RULES:
+            raise FaultError(f"{key}: unknown fault setting")
+        check, expected = RULES[key]
+        if not check(value):
+            raise FaultError(f"{key}: must be {expected}")
+
+
+def from_env(environ):
+    """Read initial fault settings from GATEWAY_* variables in a mapping."""
+    settings = {}
+    for name, (key, cast) in ENV_VARS.items():
+        raw = environ.get(name, "")
+        if raw == "":
+            continue
+        try:
+            settings[key] = cast(raw)
+        except ValueError:
+            raise FaultError(f"{name}: not a valid {cast.__name__}: {raw!r}") from None
+    validate(settings)
+    return settings
+
+
+class Faults:
+    """The current fault settings, and the decision they make for each request."""
+
+    def __init__(self, initial=None):
+        self.initial = {**DEFAULTS, **(initial or {})}
+        self.reset()
+
+    def reset(self):
+        """Go back to the settings the gateway started with."""
+        self.update(self.initial)
+
+    def update(self, changes):
+        """Validate and apply a subset of the settings, all or nothing."""
+        validate(changes)
+        for key, value in changes.items():
+            setattr(self, key, deque(value) if key == "script" else value)
+
+    def as_dict(self):
+        """The current settings, with what is left of the script."""
+        state = {key: getattr(self, key) for key in DEFAULTS}
+        state["script"] = list(self.script)
+        return state
+
+    def decide(self, messenger):
+        """Return (status, delay in seconds) for one valid request; None means answer normally."""
+        if self.messengers is not None and messenger not in self.messengers:
+            return None, 0.0
+        delay = self.latency_ms / 1000
+        if self.script:
+            step = self.script.popleft()
+            if step == HANG:
+                return 504, delay + self.hang_seconds
+            return (None if step == 200 else step), delay
+        roll = random.random()
+        if roll < self.fail_rate:
+            return self.fail_status, delay
+        if roll < self.fail_rate + self.throttle_rate:
+            return 429, delay
+        return None, delay
+
+    def refuses(self, messenger):
+        """Whether this messenger turns down requests that no fault touched."""
+        return messenger == "viber" and not self.viber_accepts
