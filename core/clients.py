@@ -5,6 +5,8 @@ import threading
 
 import pymongo
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 _lock = threading.Lock()
 _clients: dict = {}
@@ -37,6 +39,8 @@ def redis_client(config) -> redis.Redis:
             socket_timeout=config.store_timeout,
             socket_connect_timeout=config.store_timeout,
             health_check_interval=30,
+            # One quick retry: a request must fail fast when Redis is away.
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
         ),
     )
 

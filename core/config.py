@@ -46,7 +46,7 @@ class Config:
     outbox_grace: float = 10.0
     worker_pool: str = "threads"
     worker_concurrency: int = 16
-    store_timeout: float = 1.5
+    store_timeout: float = 1.0
     log_level: str = "INFO"
     cli_server: str = ""
 

@@ -1,0 +1,110 @@
+"""The Stack: the service's processes, started in dependency order and stopped together."""
+
+import signal
+
+from stack.process import Process, StartError
+from stack.specs import ORDER, spec_for
+
+READY_TIMEOUT = 30.0
+
+
+class Stack:
+    """Real local processes for the parts named, built from one Config."""
+
+    def __init__(self, config, names=ORDER, memory_mongo=False, echo=False):
+        unknown = [name for name in names if name not in ORDER]
+        if unknown:
+            raise ValueError(f"unknown stack parts {unknown}; known: {', '.join(ORDER)}")
+        self.config = config
+        self.names = sorted(set(names), key=ORDER.index)
+        self.memory_mongo = memory_mongo
+        self.echo = echo
+        self._processes = {}
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def processes(self):
+        """Every process started so far, in start order."""
+        return list(self._processes.values())
+
+    @property
+    def api_url(self):
+        """Base URL of the API."""
+        return f"http://127.0.0.1:{self.config.api_port}"
+
+    @property
+    def gateway_url(self):
+        """Base URL of the locally started fake gateway."""
+        return f"http://127.0.0.1:{self.config.gateway_port}"
+
+    @property
+    def flower_url(self):
+        """Base URL of Flower."""
+        return f"http://127.0.0.1:{self.config.flower_port}"
+
+    def start(self, name=None):
+        """Start every part not running, in dependency order (or only the one named), each until ready."""
+        if name is not None:
+            self._start_one(name)
+            return
+        try:
+            for part in self.names:
+                if self._processes.get(part) is None or self.pid(part) is None:
+                    self._start_one(part)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self, name=None):
+        """Stop every process in reverse start order (or only the one named)."""
+        if name is not None:
+            self._process(name).stop()
+            return
+        for process in reversed(self.processes):
+            process.stop()
+
+    def restart(self, name):
+        """Stop one process and start it again, until ready."""
+        self.stop(name)
+        self.start(name)
+
+    def kill(self, name, sig=signal.SIGKILL):
+        """Send a signal to one process's whole group (as a crash or an operator would)."""
+        self._process(name).kill(sig)
+
+    def pid(self, name):
+        """The pid of a running process, or None."""
+        return self._process(name).pid
+
+    def add_worker(self):
+        """Start one more Celery worker process ('worker2', 'worker3', ...); its name."""
+        number = 2
+        while f"worker{number}" in self._processes:
+            number += 1
+        name = f"worker{number}"
+        self._start_one(name)
+        return name
+
+    def _start_one(self, name):
+        process = self._processes.get(name)
+        if process is None:
+            process = Process(spec_for(self.config, name, self.memory_mongo), echo=self.echo)
+            self._processes[name] = process
+        process.start()
+        try:
+            process.wait_ready(READY_TIMEOUT)
+        except StartError:
+            process.stop()
+            raise
+
+    def _process(self, name):
+        try:
+            return self._processes[name]
+        except KeyError:
+            raise KeyError(f"{name!r} was never started in this stack") from None

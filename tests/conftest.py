@@ -1,0 +1,95 @@
+"""Fixtures that run the real stack: redis-server, the MongoDB-protocol server,
+the fake gateway, the API under gunicorn, a Celery worker and the scheduler."""
+
+import pymongo
+import pytest
+import redis
+import requests
+
+from core.config import Config
+from helpers import free_ports
+from stack import ORDER, Stack
+
+SERVICES = tuple(name for name in ORDER if name != "flower")
+# Retries, timeouts and restore loops short enough for a test to wait them out.
+FAST = {"retry_backoff": 0.2, "retry_backoff_max": 2.0, "http_read_timeout": 3.0, "restore_interval": 1.0}
+RESET_TIMEOUT = 5
+
+
+def stack_config(data_dir, **overrides):
+    """Test settings: free ports, data under data_dir, fast retries, then overrides.
+
+    Built from defaults, not the environment: a developer's REDIS_URL must
+    never point a test (and its FLUSHALL) at their own server.
+    """
+    api, gateway, flower, redis_port, mongo = free_ports(5)
+    settings = {
+        "api_port": api,
+        "gateway_port": gateway,
+        "flower_port": flower,
+        "redis_port": redis_port,
+        "mongo_port": mongo,
+        "data_dir": str(data_dir),
+        **FAST,
+        **overrides,
+    }
+    return Config(**settings)
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory):
+    """The session's stack: every part but Flower, started once."""
+    config = stack_config(tmp_path_factory.mktemp("stack"))
+    with Stack(config, SERVICES, memory_mongo=True) as running:
+        yield running
+
+
+@pytest.fixture
+def stack(services):
+    """The session's stack, every part running, with empty stores and a reset gateway."""
+    # Undo what an earlier test did to the shared processes: stopped or
+    # killed parts run again, added workers are gone.
+    for process in services.processes:
+        if process.name not in services.names:
+            services.stop(process.name)
+    services.start()
+    reset(services)
+    return services
+
+
+@pytest.fixture
+def make_stack(tmp_path_factory):
+    """A factory for a separate stack with its own ports, data and settings; stopped at teardown."""
+    started = []
+
+    def make(names=SERVICES, memory_mongo=True, **overrides):
+        """Start a stack of the parts named, with these settings changed."""
+        config = stack_config(tmp_path_factory.mktemp("stack"), **overrides)
+        own = Stack(config, names, memory_mongo=memory_mongo)
+        started.append(own)
+        own.start()
+        return own
+
+    yield make
+    for own in reversed(started):
+        own.stop()
+
+
+def reset(running):
+    """Empty Redis and the service's Mongo database, and clear the gateway's records and faults."""
+    config = running.config
+    if "redis" in running.names:
+        client = redis.Redis.from_url(config.redis_url, socket_timeout=RESET_TIMEOUT)
+        try:
+            client.flushall()
+        finally:
+            client.close()
+    if "mongo" in running.names:
+        mongo = pymongo.MongoClient(config.mongo_url, serverSelectionTimeoutMS=RESET_TIMEOUT * 1000)
+        try:
+            mongo.drop_database(config.mongo_db)
+        finally:
+            mongo.close()
+    if "gateway" in running.names:
+        for path in ("/received", "/faults"):
+            requests.delete(running.gateway_url + path, timeout=RESET_TIMEOUT).raise_for_status()

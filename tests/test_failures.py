@@ -1,0 +1,100 @@
+"""Delivery survives killed workers, a restarted Redis and long waits; stores down give 503."""
+
+import signal
+import time
+from collections import Counter
+
+import pytest
+
+from apiclient import add_contact, call, received, send, set_faults, wallclock
+from helpers import wait_until
+
+
+def keys_received(stack):
+    return Counter(r["key"] for r in received(stack))
+
+
+def test_killed_worker_loses_nothing_and_repeats_only_what_was_in_flight(make_stack):
+    stack = make_stack(visibility_timeout=6, restore_interval=1, http_read_timeout=4,
+                       schedule_horizon=30)
+    names = [f"c{i}" for i in range(20)]
+    for name in names:
+        add_contact(stack, "test", name, telegram=name)
+    set_faults(stack, latency_ms=3000)
+    send(stack, "test", names[:10], "now")
+    send(stack, "test", names[10:], "soon", wallclock(time.time() + 5))
+    wait_until(lambda: len(received(stack)) >= 10, timeout=10)
+
+    stack.kill("worker", signal.SIGKILL)
+    in_flight = set(keys_received(stack))
+    set_faults(stack, latency_ms=0)
+    stack.start("worker")
+
+    wait_until(lambda: len(keys_received(stack)) == 20, timeout=60)
+    time.sleep(2)
+    counts = keys_received(stack)
+    assert sorted({r["to"] for r in received(stack)}) == sorted(names)
+    repeated = {key for key, n in counts.items() if n > 1}
+    assert repeated <= in_flight
+    assert all(n <= 2 for n in counts.values())
+
+
+def test_redis_restart_keeps_scheduled_and_queued_deliveries(make_stack):
+    stack = make_stack(schedule_horizon=2)
+    for name in ("later", "queued"):
+        add_contact(stack, "test", name, telegram=name)
+    due = int(time.time()) + 12
+    send(stack, "test", ["later"], "far", wallclock(due))
+    stack.stop("worker")
+    send(stack, "test", ["queued"], "now")
+
+    stack.stop("redis")
+    stack.start("redis")
+    stack.start("worker")
+
+    got = wait_until(lambda: len(received(stack)) == 2 and received(stack), timeout=30)
+    by_to = {r["to"]: r for r in got}
+    assert due <= by_to["later"]["time"] < due + 1
+    time.sleep(1)
+    assert len(received(stack)) == 2
+
+
+def test_send_beyond_visibility_timeout_is_delivered_once_on_time(make_stack):
+    stack = make_stack(visibility_timeout=4, restore_interval=1, schedule_horizon=2)
+    add_contact(stack, "test", "Artem", telegram="artem")
+    due = int(time.time()) + 12
+    send(stack, "test", ["Artem"], "much later", wallclock(due))
+    got = wait_until(lambda: received(stack), timeout=30)
+    assert due <= got[0]["time"] < due + 1
+    time.sleep(6)
+    assert len(received(stack)) == 1
+
+
+@pytest.mark.parametrize("store", ["mongo", "redis"])
+def test_store_down_gives_503_fast_and_writes_nothing(make_stack, store):
+    stack = make_stack(memory_mongo=False)
+    add_contact(stack, "test", "Artem", telegram="artem")
+    stack.stop(store)
+    try:
+        requests_ = [
+            ("PUT", {"user_name": "test", "contact": ["Artem"], "message": "x"}),
+            ("GET", {"user_name": "test"}),
+        ]
+        if store == "mongo":
+            requests_.append(("POST", {"user_name": "test", "contact": {
+                "name": "New", "messangers": {"telegram": "n"}}}))
+        for method, body in requests_:
+            path = "/api/get_failed_mess" if store == "redis" and method == "GET" else "/api/contacts"
+            started = time.monotonic()
+            reply = call(stack, method, path, body)
+            assert time.monotonic() - started < 2
+            assert reply.status_code == 503, reply.text
+            assert store in reply.json()["message"]
+        assert call(stack, "GET", "/readyz").status_code == 503
+    finally:
+        stack.start(store)
+    wait_until(lambda: call(stack, "GET", "/readyz").status_code == 200, timeout=10)
+    assert call(stack, "GET", "/api/contacts", {"user_name": "test"}).json()["contacts"] == {
+        "Artem": {"telegram": "artem", "whatsApp": "", "viber": ""}}
+    time.sleep(1)
+    assert received(stack) == []
