@@ -105,6 +105,8 @@ class Process:
         """Send a signal to the process and every process in its group."""
         if self._popen is not None and self._popen.returncode is None:
             _signal_group(self._popen.pid, sig)
+            if sig == signal.SIGKILL:
+                self._wait_exit(STOP_TIMEOUT)
 
     def stop(self, timeout=STOP_TIMEOUT):
         """Stop on purpose: SIGTERM to the group, SIGKILL after timeout, nothing left behind."""
