@@ -1,9 +1,9 @@
 """The schedule: deliveries waiting to be handed to Celery, by hand-over time.
 
-Every delivery enters it in the same Redis transaction that records it, so a
-crash between recording and publishing loses nothing: what the API or a
-worker published is removed right after; what nobody published is picked up
-by the scheduler when its hand-over time comes.
+A delivery due later than the horizon waits here, not in a worker's memory,
+until the scheduler publishes it (in the same transaction that removes it).
+A retry enters it before its task is published, so a crash in between loses
+nothing: the scheduler publishes what nobody did when its time comes.
 """
 
 from core.keys import Keys
@@ -28,10 +28,10 @@ class Schedule:
         members = self._redis.zrangebyscore(self._keys.schedule(), "-inf", now, 0, limit)
         return [self._keys.parse_schedule_member(m) for m in members]
 
-    def remove(self, entries):
-        """Drop (delivery id, ticket) entries that have been handed to Celery."""
+    def remove(self, entries, pipe=None):
+        """Drop (delivery id, ticket) entries, through a pipeline if given."""
         if entries:
-            self._redis.zrem(
+            (pipe or self._redis).zrem(
                 self._keys.schedule(), *(self._keys.schedule_member(d, t) for d, t in entries)
             )
 
