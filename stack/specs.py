@@ -94,6 +94,8 @@ def spec_for(config, name, memory_mongo=False):
                 "--threads", "8",
                 "--worker-class", "gthread",
                 "--access-logfile", "-",
+                # Its default control socket is one path shared by every gunicorn.
+                "--no-control-socket",
                 "api:create_app()",
             ],
             ready=probes.http_answers(f"{url}/healthz"),
