@@ -1,0 +1,90 @@
+"""Contact books as files: CSV (name,telegram,whatsapp,viber) or JSON (the API's contacts)."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from core.config import MESSENGERS
+
+FIELDS = ("name", *MESSENGERS)
+FORMATS = ("csv", "json")
+
+
+class BookError(ValueError):
+    """A file that is not a contact book; the message says where and why."""
+
+
+def format_for(path: str | None, chosen: str | None, default: str = "json") -> str:
+    """The format to use: the one chosen, else the file's extension, else the default."""
+    if chosen:
+        return chosen
+    suffix = Path(path).suffix.lower().lstrip(".") if path and path != "-" else ""
+    if suffix in FORMATS:
+        return suffix
+    if suffix:
+        raise BookError(f"Cannot tell the format of {path!r} from its extension: use --format csv or json.")
+    return default
+
+
+def dump(contacts: list[dict], fmt: str) -> str:
+    """The text of a book file holding these contacts."""
+    rows = [{field: contact.get(field) or "" for field in FIELDS} for contact in contacts]
+    if fmt == "json":
+        return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def load(text: str, fmt: str) -> list[dict]:
+    """The contacts in a book file's text, checked: every one named, once, with known fields only."""
+    rows = _json_rows(text) if fmt == "json" else _csv_rows(text)
+    contacts, seen = [], set()
+    for where, row in rows:
+        unknown = sorted(set(row) - set(FIELDS))
+        if unknown:
+            raise BookError(f"{where}: unknown field {unknown[0]!r} (expected {', '.join(FIELDS)}).")
+        contact = {field: _text(row.get(field), where, field) for field in FIELDS}
+        if not contact["name"]:
+            raise BookError(f"{where}: the contact has no name.")
+        if contact["name"] in seen:
+            raise BookError(f"{where}: {contact['name']!r} appears twice.")
+        seen.add(contact["name"])
+        contacts.append(contact)
+    return contacts
+
+
+def _json_rows(text):
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise BookError(f"not valid JSON: {exc}") from None
+    if not isinstance(data, list):
+        raise BookError("a JSON book must be a list of contacts.")
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise BookError(f"item {index + 1}: a contact must be a JSON object.")
+    return [(f"item {index + 1}", item) for index, item in enumerate(data)]
+
+
+def _csv_rows(text):
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "name" not in reader.fieldnames:
+        raise BookError(f"a CSV book needs a header line with {','.join(FIELDS)}.")
+    rows = []
+    for row in reader:
+        if None in row:
+            raise BookError(f"line {reader.line_num}: more values than header fields.")
+        rows.append((f"line {reader.line_num}", row))
+    return rows
+
+
+def _text(value, where, field) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BookError(f"{where}: {field} must be text, not {json.dumps(value)}.")
+    return value.strip()

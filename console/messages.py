@@ -1,0 +1,199 @@
+"""`send` and `messages ...`: sending, following and cancelling messages."""
+
+import sys
+
+import click
+
+from console import follow as following
+from console.client import ApiError, path_of
+from console.contacts import complete_contact
+from console.output import (echo_json, echo_table, emit, json_option, local_time, note, page_hint,
+                            page_options, plural, shorten, status_style)
+from console.session import pass_session
+from console.when import When, describe
+from core.config import MESSENGERS
+
+DELIVERY_HEADERS = ("contact", "messenger", "status", "attempts", "last error")
+LIST_HEADERS = ("id", "created", "not before", "status", "deliveries", "text")
+
+
+def parse_only(ctx, param, value):
+    """--only telegram,whatsapp → ['telegram', 'whatsapp'], refusing unknown messengers."""
+    if value is None:
+        return None
+    chosen = [part.strip().lower() for part in value.split(",") if part.strip()]
+    unknown = [m for m in chosen if m not in MESSENGERS]
+    if unknown or not chosen:
+        named = f"unknown messenger {', '.join(unknown)}" if unknown else "no messenger named"
+        raise click.BadParameter(f"{named}; choose from {','.join(MESSENGERS)}.")
+    return list(dict.fromkeys(chosen))
+
+
+@click.command()
+@click.argument("text")
+@click.option("--to", "names", multiple=True, required=True, metavar="NAME", shell_complete=complete_contact,
+              help="A contact to send to; repeat for several.")
+@click.option("--at", "when", type=When(), metavar="WHEN",
+              help="Not before then: ISO 8601 (2030-01-31T14:00+01:00; no offset means local time), "
+                   "HH:MM local time (tomorrow if that time has passed today), or +30s, +10m, +1h30m.")
+@click.option("--only", metavar="MESSENGERS", callback=parse_only,
+              help="Only these messengers, comma-separated: telegram,whatsapp,viber.")
+@click.option("--wait", is_flag=True,
+              help="Follow the deliveries until each is sent, failed or cancelled; exit 1 if any failed.")
+@click.option("--wait-timeout", metavar="SECONDS", type=click.FloatRange(min=0), default=600,
+              show_default=True,
+              help="With --wait, give up this long after the send time.")
+@click.option("--idempotency-key", metavar="KEY",
+              help="Sending again with the same key returns the first message instead of sending twice.")
+@json_option
+@pass_session
+def send(session, text, names, when, only, wait, wait_timeout, idempotency_key, as_json):
+    """Send TEXT to contacts, now or later.
+
+    TEXT "-" reads the text from stdin. Each contact gets it on every messenger they have an ID for (or those
+    chosen with --only).
+
+    \b
+    Examples:
+      python cli.py send "Hello there" --to Artem --to Lera
+      python cli.py send "Stand-up!" --to Artem --at 09:55 --only telegram
+      python cli.py send "Deploy done" --to Artem --at +5s --wait
+    """
+    if text == "-":
+        text = sys.stdin.read().rstrip("\n")
+    body = {"to": list(names), "text": text}
+    if when is not None:
+        body["not_before"] = when.isoformat()
+    if only:
+        body["messengers"] = only
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+    message = session.api.call("POST", path_of("messages"), body=body, headers=headers)
+    if not as_json:
+        _say_sent(message, when)
+    if wait:
+        message = following.follow(session.api, message, wait_timeout, following.on_terminal())
+        if not as_json:
+            echo_deliveries(message)
+    if as_json:
+        echo_json(message)
+    if wait:
+        fail_if_any_failed(message)
+
+
+@click.group()
+def messages():
+    """Your messages: how their deliveries stand; cancel.
+
+    Each message has one delivery per (contact, messenger); what has not
+    started yet can be cancelled.
+
+    \b
+    Example:
+      python cli.py messages ls
+      python cli.py messages show MESSAGE_ID
+    """
+
+
+@messages.command("ls")
+@page_options
+@json_option
+@pass_session
+def list_(session, page, page_size, as_json):
+    """List your messages, newest first.
+
+    \b
+    Example:
+      python cli.py messages ls --page 2
+    """
+    items, info = session.api.page(path_of("messages"), page, page_size)
+
+    def render(items):
+        rows = [[m.get("id"), local_time(m.get("created_at")), local_time(m.get("not_before")),
+                 m.get("status"), following.summary(m.get("counts") or {}), shorten(m.get("text"))]
+                for m in items]
+        echo_table(LIST_HEADERS, rows, styles={3: status_style}, empty="No messages.")
+        page_hint(info, "message")
+
+    emit(items, as_json, render)
+
+
+@messages.command("show")
+@click.argument("message_id", metavar="ID")
+@json_option
+@pass_session
+def show(session, message_id, as_json):
+    """Show message ID and its deliveries.
+
+    A table of deliveries gives each one's status, attempts and last error.
+
+    \b
+    Example:
+      python cli.py messages show MESSAGE_ID
+    """
+    emit(session.api.call("GET", path_of("messages", message_id)), as_json, _echo_message)
+
+
+@messages.command("cancel")
+@click.argument("message_id", metavar="ID")
+@json_option
+@pass_session
+def cancel(session, message_id, as_json):
+    """Cancel the deliveries of message ID that have not started yet.
+
+    Exits 1 when nothing could be cancelled (every delivery had started).
+
+    \b
+    Example:
+      python cli.py messages cancel MESSAGE_ID
+    """
+    reply = session.api.call("POST", path_of("messages", message_id, "cancel"))
+    cancelled = reply.get("cancelled") or []
+    deliveries = (reply.get("message") or {}).get("deliveries") or []
+    started = [d for d in deliveries if d.get("id") not in set(cancelled)]
+    if as_json:
+        echo_json(reply)
+    elif cancelled:
+        click.echo(f"Cancelled {plural(len(cancelled), 'delivery', 'deliveries')} of message {message_id}.")
+        if started:
+            note(f"Already started, so not cancelled: {following.summary(following.counts(started))}.")
+    if not cancelled:
+        raise ApiError(
+            f"Nothing to cancel: every delivery of message {message_id} had already started "
+            f"({following.summary(following.counts(deliveries))})."
+        )
+
+
+def _echo_message(message: dict) -> None:
+    click.echo(f"Message {message.get('id')}  {status_style(message.get('status') or '-')}")
+    click.echo(f"Text:       {shorten(message.get('text'), 70)}")
+    click.echo(f"Not before: {local_time(message.get('not_before'))}")
+    click.echo(f"Created:    {local_time(message.get('created_at'))}")
+    click.echo()
+    echo_deliveries(message)
+
+
+def echo_deliveries(message: dict) -> None:
+    """Print the table of a message's deliveries."""
+    rows = [[d.get("contact"), d.get("messenger"), d.get("status"), d.get("attempts"),
+             shorten(d.get("last_error"), 60)] for d in message.get("deliveries", [])]
+    echo_table(DELIVERY_HEADERS, rows, styles={2: status_style}, empty="No deliveries.")
+
+
+def fail_if_any_failed(message: dict) -> None:
+    """Exit 1, naming what failed, when any delivery of the message failed."""
+    deliveries = message.get("deliveries", [])
+    failed = [d for d in deliveries if d.get("status") == "failed"]
+    if failed:
+        names = ", ".join(f"{d.get('contact')} on {d.get('messenger')}" for d in failed)
+        raise ApiError(f"{len(failed)} of {len(deliveries)} deliveries failed: {names}. "
+                       "See them with: python cli.py failed ls")
+
+
+def _say_sent(message: dict, when) -> None:
+    deliveries = message.get("deliveries", [])
+    by_contact = {}
+    for d in deliveries:
+        by_contact.setdefault(d.get("contact"), []).append(d.get("messenger"))
+    to = "; ".join(f"{name} ({', '.join(ms)})" for name, ms in by_contact.items())
+    click.echo(f"Message {message.get('id')}: {plural(len(deliveries), 'delivery', 'deliveries')} to {to}.")
+    click.echo(f"Sends at {describe(when)}." if when is not None else "Sending now.")
