@@ -1,4 +1,4 @@
-"""The Flask API: the original endpoints, health probes, and (later) /api/v1."""
+"""The Flask API: the original endpoints, /api/v1 with its docs, health probes and metrics."""
 
 from flask import Flask
 
@@ -8,17 +8,23 @@ from core.logs import setup_logging
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the API app from settings (from the environment by default)."""
+    from api import metrics, v1
+    from api.auth import AUTH_MODES
     from api.errors import register_error_handlers
     from api.health import bp as health_bp
     from api.legacy.routes import bp as legacy_bp
     from api.services import Services
 
     config = config or Config.from_env()
+    if config.auth_mode not in AUTH_MODES:
+        raise ValueError(f"AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {config.auth_mode!r}")
     setup_logging(config.log_level)
     app = Flask(__name__)
     app.json.sort_keys = False
     app.extensions["dispatcher"] = Services(config)
     register_error_handlers(app)
+    metrics.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(legacy_bp)
+    v1.init_app(app)
     return app

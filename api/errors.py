@@ -21,11 +21,12 @@ STORE_ERRORS = {
 class ApiError(Exception):
     """An error answered to the client: status code, message and field errors."""
 
-    def __init__(self, code, message, errors=None):
+    def __init__(self, code, message, errors=None, headers=None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.errors = errors
+        self.headers = headers or {}
 
 
 def error_body(code, message, errors=None) -> dict:
@@ -43,21 +44,41 @@ def field_error(field, problem, code=422) -> ApiError:
     return ApiError(code, f"Invalid field '{field}': {problem}", {"json": {field: [problem]}})
 
 
+def http_error(err):
+    """An HTTPException as the one shape, with what flask-smorest's abort attached."""
+    data = getattr(err, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    message = data.get("message") or (_invalid_fields(errors) if errors else err.description)
+    # Keep what werkzeug says beside the body, such as a 405's Allow.
+    headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
+    headers += list((data.get("headers") or {}).items())
+    return error_body(err.code, message, errors), err.code, headers
+
+
+def _invalid_fields(errors):
+    problems = {field: problem for fields in errors.values() if isinstance(fields, dict)
+                for field, problem in fields.items()}
+    if not problems:
+        return "The request is invalid."
+    if len(problems) > 1:
+        return f"Invalid fields: {', '.join(repr(field) for field in problems)}."
+    [(field, problem)] = problems.items()
+    said = " ".join(p for p in problem if isinstance(p, str)) if isinstance(problem, list) else ""
+    return f"Invalid field '{field}': {said or 'see errors.'}"
+
+
 def register_error_handlers(app):
     """Render every error, expected or not, as the one JSON shape."""
 
     @app.errorhandler(ApiError)
     def _api_error(err):
-        return error_body(err.code, err.message, err.errors), err.code
+        return error_body(err.code, err.message, err.errors), err.code, err.headers
 
     @app.errorhandler(ValidationError)
     def _invalid(err):
         return error_body(422, "The request body is invalid.", {"json": err.messages}), 422
 
-    @app.errorhandler(HTTPException)
-    def _http(err):
-        return error_body(err.code, err.description), err.code
-
+    app.register_error_handler(HTTPException, http_error)
     for exc_type, store in STORE_ERRORS.items():
         app.register_error_handler(exc_type, _unavailable(store, app))
 

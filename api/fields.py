@@ -1,13 +1,22 @@
 """Field types shared by the API's schemas."""
 
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timezone
 
 from marshmallow import ValidationError, fields, validate
 
 NAME_MAX = 100
 ID_MAX = 256
 TEXT_MAX = 4096
+
+
+# The documented form of the check below (Unicode category Cc).
+NO_CONTROL_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+
+
+def _documented(kwargs, **schema):
+    """A field's kwargs with these OpenAPI properties added to its metadata."""
+    return {**kwargs, "metadata": {**schema, **kwargs.get("metadata", {})}}
 
 
 def _no_control_characters(value):
@@ -18,8 +27,33 @@ def _no_control_characters(value):
 def name_field(**kwargs):
     """A user or contact name: 1 to 100 characters, any a person can type."""
     return fields.String(
-        validate=[validate.Length(min=1, max=NAME_MAX), _no_control_characters], **kwargs
+        validate=[validate.Length(min=1, max=NAME_MAX), _no_control_characters],
+        **_documented(kwargs, pattern=NO_CONTROL_PATTERN),
     )
+
+
+class Names(fields.Field):
+    """One contact name or a list of them; repeats dropped."""
+
+    def __init__(self, **kwargs):
+        name = {"type": "string", "minLength": 1, "maxLength": NAME_MAX, "pattern": NO_CONTROL_PATTERN}
+        one_of = [name, {"type": "array", "items": name, "minItems": 1}]
+        super().__init__(**_documented(kwargs, oneOf=one_of))
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names:
+            raise ValidationError("Must be a contact name or a non-empty list of names.")
+        item = name_field()
+        errors = {}
+        for i, name in enumerate(names):
+            try:
+                item.deserialize(name)
+            except ValidationError as exc:
+                errors[i] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return list(dict.fromkeys(names))
 
 
 class MessengerId(fields.String):
@@ -27,7 +61,8 @@ class MessengerId(fields.String):
 
     def __init__(self, **kwargs):
         super().__init__(load_default="", allow_none=True,
-                         validate=[validate.Length(max=ID_MAX), _no_control_characters], **kwargs)
+                         validate=[validate.Length(max=ID_MAX), _no_control_characters],
+                         **_documented(kwargs, pattern=NO_CONTROL_PATTERN))
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
         """Read an ID, turning null into the empty string."""
@@ -42,7 +77,7 @@ def message_text_field(**kwargs):
 def _real_date(parts):
     try:
         datetime(*parts)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ValidationError(f"Not a real date and time: {exc}.") from exc
 
 
@@ -54,3 +89,32 @@ def wallclock_field(**kwargs):
                   _real_date],
         **kwargs,
     )
+
+
+class When(fields.Field):
+    """An instant: ISO 8601 with a UTC offset (an aware datetime), or a wall-clock list."""
+
+    def __init__(self, **kwargs):
+        one_of = [{"type": "string", "format": "date-time"},
+                  {"type": "array", "items": {"type": "integer"}, "minItems": 6, "maxItems": 6}]
+        super().__init__(**_documented(kwargs, oneOf=one_of))
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            parts = wallclock_field().deserialize(value)
+            _in_range(parts[0])
+            return parts
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError("Not an ISO 8601 date and time.") from None
+        if moment.tzinfo is None:
+            raise ValidationError("Must carry a UTC offset, as in 2030-01-01T09:00:00+03:00.")
+        _in_range(moment.year)
+        return moment.astimezone(timezone.utc)
+
+
+def _in_range(year):
+    # A day's margin at either end of datetime's range, so no time zone overflows it.
+    if not 2 <= year <= 9998:
+        raise ValidationError("The year must be between 2 and 9998.")

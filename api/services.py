@@ -8,8 +8,11 @@ from core.clients import mongo_database, redis_client
 from core.contacts import ContactBook
 from core.deliveries import DeliveryStore
 from core.failed import FailedStore
+from core.idempotency import IdempotencyStore
 from core.keys import Keys
+from core.metrics import Metrics
 from core.schedule import Schedule
+from core.users import UserStore
 from workers.celery_app import create_celery
 from workers.dispatch import Dispatcher
 
@@ -45,6 +48,21 @@ class Services:
     def failed(self) -> FailedStore:
         """Failed-delivery records."""
         return FailedStore(self.redis, self.keys)
+
+    @cached_property
+    def users(self) -> UserStore:
+        """Users and their API tokens."""
+        return UserStore(self.mongo)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        """First answers to sends made with an Idempotency-Key."""
+        return IdempotencyStore(self.redis, self.keys)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """Counters shared by every process."""
+        return Metrics(self.redis, self.keys)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

@@ -31,7 +31,7 @@ class Config:
     mongo_db: str = "dispatcher"
     redis_prefix: str = "md:"
     timezone: str = "UTC"
-    auth_mode: str = "none"
+    auth_mode: str = "token"
     gateway_url: str = ""
     delivery_queue: str = "deliveries"
     max_attempts: int = 5
@@ -49,13 +49,42 @@ class Config:
     store_timeout: float = 1.0
     log_level: str = "INFO"
     cli_server: str = ""
+    # Messenger APIs: "simple" is the fake gateway's own shape, "real" speaks
+    # each messenger's API. Empty base URLs mean the fake gateway, whose
+    # emulations expect these placeholder credentials.
+    messenger_api: str = "simple"
+    telegram_api_url: str = ""
+    telegram_bot_token: str = "123456:fake-telegram-token"
+    whatsapp_api_url: str = ""
+    whatsapp_api_version: str = "v23.0"
+    whatsapp_phone_number_id: str = "100000000000001"
+    whatsapp_token: str = "fake-whatsapp-token"
+    viber_api_url: str = ""
+    viber_auth_token: str = "fake-viber-token"
+    viber_sender_name: str = "Dispatcher"
+    # Sends per second, all workers together (0 = unlimited): overall per
+    # messenger account, and per recipient chat.
+    telegram_rate: float = 30.0
+    telegram_chat_rate: float = 1.0
+    whatsapp_rate: float = 80.0
+    whatsapp_chat_rate: float = 0.0
+    viber_rate: float = 50.0
+    viber_chat_rate: float = 0.0
+    # Pace this share below each limit, so network jitter between workers
+    # never tips a 1-second window at the messenger over it.
+    rate_limit_headroom: float = 0.1
+    # A turn due within this many seconds is awaited in the worker; a later
+    # one goes back to Celery with an ETA.
+    rate_limit_linger: float = 0.25
 
     def __post_init__(self):
+        gateway = self.gateway_url or f"http://127.0.0.1:{self.gateway_port}"
         defaults = {
             "redis_url": f"redis://127.0.0.1:{self.redis_port}/0",
             "mongo_url": f"mongodb://127.0.0.1:{self.mongo_port}/",
-            "gateway_url": f"http://127.0.0.1:{self.gateway_port}",
+            "gateway_url": gateway,
             "cli_server": f"http://127.0.0.1:{self.api_port}",
+            **{f"{messenger}_api_url": gateway for messenger in MESSENGERS},
         }
         for name, value in defaults.items():
             if not getattr(self, name):

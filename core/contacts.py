@@ -44,3 +44,18 @@ class ContactBook:
             c["name"]: {m: c.get(m, "") for m in MESSENGERS}
             for c in doc.get("contacts", [])
         }
+
+    def create(self, user: str, name: str, ids: dict) -> bool:
+        """Add a contact only if the user has none of that name; False if one exists."""
+        entry = {"name": name, **{m: ids.get(m, "") for m in MESSENGERS}}
+        absent = {"_id": user, "contacts.name": {"$ne": name}}
+        try:
+            added = self._users.update_one(absent, {"$push": {"contacts": entry}}, upsert=True)
+        except DuplicateKeyError:
+            # The user's document exists (maybe made just now): the name is taken, or not.
+            added = self._users.update_one(absent, {"$push": {"contacts": entry}})
+        return bool(added.modified_count or added.upserted_id)
+
+    def get(self, user: str, name: str):
+        """One contact's messenger IDs, or None."""
+        return self.all(user).get(name)

@@ -8,7 +8,7 @@ from core.keys import Keys
 STATUSES = ("scheduled", "queued", "sending", "retrying", "sent", "failed", "cancelled")
 FINAL = ("sent", "failed", "cancelled")
 
-Claim = namedtuple("Claim", "outcome detail messenger to sender contact text time attempts")
+Claim = namedtuple("Claim", "outcome detail messenger to sender contact text time attempts due")
 
 # A task may send only with the delivery's current ticket, and only from a
 # waiting state; a copy that finds another holder's live lease waits it out.
@@ -26,9 +26,9 @@ else
 end
 redis.call('HSET', KEYS[1], 'status', 'sending', 'lease', ARGV[3],
            'attempts', attempts, 'updated_at', ARGV[2])
-local f = redis.call('HMGET', KEYS[1], 'messenger', 'to', 'sender', 'contact')
+local f = redis.call('HMGET', KEYS[1], 'messenger', 'to', 'sender', 'contact', 'due')
 local m = redis.call('HMGET', KEYS[2], 'text', 'time')
-return {'go', '', f[1], f[2], f[3], f[4], m[1], m[2], tostring(attempts)}
+return {'go', '', f[1], f[2], f[3], f[4], m[1], m[2], tostring(attempts), f[5]}
 """
 
 _HOLDS = """
@@ -174,3 +174,31 @@ class DeliveryStore:
     def message(self, message_id) -> dict:
         """A message's fields, or an empty dict."""
         return self._redis.hgetall(self._keys.message(message_id))
+
+    def message_ids_for(self, user, offset=0, limit=None) -> list:
+        """The ids of a user's messages, newest first."""
+        stop = -1 if limit is None else offset + limit - 1
+        return self._redis.zrevrange(self._keys.user_messages(user), offset, stop)
+
+    def message_count_for(self, user) -> int:
+        """How many messages a user has sent."""
+        return self._redis.zcard(self._keys.user_messages(user))
+
+    def messages(self, message_ids) -> list:
+        """Several messages' fields, in order (empty dicts for unknown ids)."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            for m in message_ids:
+                pipe.hgetall(self._keys.message(m))
+            return pipe.execute()
+
+    def statuses(self, delivery_ids) -> list:
+        """Several deliveries' statuses, in order (None for unknown ids)."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            for d in delivery_ids:
+                pipe.hget(self._keys.delivery(d), "status")
+            return pipe.execute()
+
+    @staticmethod
+    def delivery_ids_of(message_id, message: dict) -> list:
+        """The ids of a message's deliveries, given the message's fields."""
+        return [f"{message_id}-{i}" for i in range(int(message.get("count", 0)))]

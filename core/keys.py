@@ -1,5 +1,8 @@
 """Names of the service's Redis keys, in one place."""
 
+import hashlib
+import json
+
 
 class Keys:
     """Key names under one prefix, so several services can share a Redis."""
@@ -25,11 +28,30 @@ class Keys:
 
     def failed_index(self, user):
         """Sorted set: a user's failed delivery ids by failure time."""
-        return f"{self._p}failed:{user}:index"
+        # Its own prefix: "failed:{user}:index" could be another user's "failed:" key.
+        return f"{self._p}failed-index:{user}"
 
     def schedule(self):
         """Sorted set: 'delivery|ticket' members by when to hand them to Celery."""
         return f"{self._p}schedule"
+
+    def idempotency(self, user, key):
+        """String: the first answer to a user's send with this Idempotency-Key."""
+        # Hashed as a pair, so no name or key with a ':' can reach another user's.
+        digest = hashlib.sha256(json.dumps([user, key]).encode()).hexdigest()
+        return f"{self._p}idem:{digest}"
+
+    def metrics(self, family):
+        """Hash: counters of one metric family, by label values."""
+        return f"{self._p}metrics:{family}"
+
+    def rate_limit(self, messenger, chat=None):
+        """Hash: the pacing state of a messenger's sends, overall or to one chat."""
+        return f"{self._p}rate:{messenger}" + ("" if chat is None else f":chat:{chat}")
+
+    def rate_limit_line(self, messenger, chat=None):
+        """Sorted set: deliveries with a booked turn under that limit, by its time."""
+        return f"{self._p}rate-line:{messenger}" + ("" if chat is None else f":chat:{chat}")
 
     @staticmethod
     def schedule_member(delivery_id, ticket):

@@ -7,7 +7,9 @@ import signal
 
 from aiohttp import web
 
+from core.config import Config
 from fake_gateway import create_app
+from fake_gateway.credentials import from_config
 from fake_gateway.faults import FaultError, from_env
 
 
@@ -41,7 +43,7 @@ def main():
     """Start the gateway from the command line and environment."""
     args = parse_args(os.environ)
     try:
-        app = create_app(from_env(os.environ))
+        app = create_app(from_env(os.environ), from_config(Config.from_env()))
     except FaultError as exc:
         raise SystemExit(f"fake gateway: {exc}") from None
     asyncio.run(serve(app, args.host, args.port))

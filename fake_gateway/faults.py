@@ -1,7 +1,18 @@
-"""Fault settings that make the fake gateway misbehave on purpose."""
+"""Fault settings that make the fake gateway misbehave on purpose.
+
+`script` is a list of steps, each taken by the next request the faults apply
+to: an HTTP status (200 answers normally, 400-599 fails with that status in
+the gateway's generic error shape, -1 hangs for `hang_seconds` then answers
+504), or a messenger's documented error named "<messenger>:<code>" (see
+fake_gateway.apis.DOCUMENTED), e.g. "telegram:429", "whatsapp:131056",
+"viber:6". A named step waits at the head of the script until a request to
+that messenger's real API takes it; until then, other requests pass it by.
+"""
 
 import random
 from collections import deque
+
+from fake_gateway.apis import DOCUMENTED
 
 MESSENGERS = ("telegram", "whatsapp", "viber")
 HANG = -1
@@ -43,10 +54,14 @@ def _integer(low, high):
     return lambda v: _is_int(v) and low <= v <= high
 
 
+def _is_step(step):
+    if isinstance(step, str):
+        return step in DOCUMENTED
+    return _is_int(step) and (step in (HANG, 200) or 400 <= step <= 599)
+
+
 def _is_script(value):
-    return isinstance(value, list) and all(
-        _is_int(step) and (step in (HANG, 200) or 400 <= step <= 599) for step in value
-    )
+    return isinstance(value, list) and all(_is_step(step) for step in value)
 
 
 def _is_messenger_list(value):
@@ -61,7 +76,8 @@ RULES = {
     "throttle_rate": (_number(0, 1), "a number from 0 to 1"),
     "retry_after": (_integer(0, 86400), "an integer from 0 to 86400"),
     "latency_ms": (_number(0, 600000), "a number from 0 to 600000"),
-    "script": (_is_script, "a list of statuses: 200, 400 to 599, or -1 (hang)"),
+    "script": (_is_script, "a list of statuses (200, 400 to 599, -1 to hang) or "
+                           'documented errors such as "telegram:429"'),
     "hang_seconds": (_number(0, 3600), "a number from 0 to 3600"),
     "viber_accepts": (lambda v: isinstance(v, bool), "true or false"),
     "messengers": (_is_messenger_list, f"null or a list of {', '.join(MESSENGERS)}"),
@@ -118,13 +134,20 @@ class Faults:
         state["script"] = list(self.script)
         return state
 
-    def decide(self, messenger):
-        """Return (status, delay in seconds) for one valid request; None means answer normally."""
+    def decide(self, messenger, api="simple"):
+        """Return (answer, delay in seconds) for one valid request.
+
+        The answer is None (answer normally), an HTTP status, or a documented
+        error's name, which only a request to that messenger's real API gets.
+        """
         if self.messengers is not None and messenger not in self.messengers:
             return None, 0.0
         delay = self.latency_ms / 1000
-        if self.script:
-            step = self.script.popleft()
+        step = self.script[0] if self.script else None
+        if isinstance(step, str) and not (api == "real" and step.startswith(f"{messenger}:")):
+            step = None
+        if step is not None:
+            self.script.popleft()
             if step == HANG:
                 return 504, delay + self.hang_seconds
             return (None if step == 200 else step), delay

@@ -11,11 +11,11 @@ class Records:
         self.attempts = []
         self._ids = itertools.count(1)
 
-    def attempt(self, messenger, to, text, key, time, status):
-        """Note one request and the status it was answered with."""
+    def attempt(self, messenger, to, text, key, time, status, error=None):
+        """Note one request, the HTTP status it got, and the documented error it named (if any)."""
         self.attempts.append(
             {"messenger": messenger, "to": to, "text": text, "key": key,
-             "time": time, "status": status}
+             "time": time, "status": status, "error": error}
         )
 
     def accept(self, messenger, to, text, key, time):

@@ -1,4 +1,4 @@
-"""HTTP handlers: the three messenger endpoints and the control endpoints."""
+"""HTTP handlers: the messenger endpoints, in each shape, and the control endpoints."""
 
 import asyncio
 import json
@@ -6,34 +6,20 @@ import time
 
 from aiohttp import web
 
+from fake_gateway.apis import SHAPES
+from fake_gateway.credentials import CredentialError, Credentials
 from fake_gateway.faults import MESSENGERS, FaultError, Faults
 from fake_gateway.records import Records, only
 
 faults_key = web.AppKey("faults", Faults)
 records_key = web.AppKey("records", Records)
+credentials_key = web.AppKey("credentials", Credentials)
 
 routes = web.RouteTableDef()
 
 
 def _error(status, message, headers=None):
     return web.json_response({"ok": False, "error": message}, status=status, headers=headers)
-
-
-def _parse_message(raw):
-    """Return (to, text, error) from a request body; error is None when it is valid."""
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return None, None, "body is not valid JSON"
-    if not isinstance(body, dict):
-        return None, None, "body must be a JSON object"
-    to, text = body.get("to"), body.get("text")
-    for name, value in (("to", to), ("text", text)):
-        if value is None:
-            return to, text, f"{name}: missing"
-        if not isinstance(value, str):
-            return to, text, f"{name}: must be a string"
-    return to, text, None
 
 
 def _fault_answer(status, retry_after):
@@ -44,30 +30,63 @@ def _fault_answer(status, retry_after):
     return _error(status, f"injected fault {status}")
 
 
-@routes.post(r"/{messenger:telegram|whatsapp|viber}")
-async def deliver(request):
-    """Take one message for a messenger, answering as the current faults dictate."""
+async def _take(request, messenger, shape):
+    """Take one message in a shape, answering as the credentials and current faults dictate."""
     now = time.time()
-    messenger = request.match_info["messenger"]
     key = request.headers.get("Idempotency-Key")
-    faults, records = request.app[faults_key], request.app[records_key]
-    to, text, problem = _parse_message(await request.read())
-    if problem:
-        records.attempt(messenger, to, text, key, now, 400)
-        return _error(400, problem)
-    status, delay = faults.decide(messenger)
-    if status is not None:
-        records.attempt(messenger, to, text, key, now, status)
-        response = _fault_answer(status, faults.retry_after)
+    app = request.app
+    faults, records = app[faults_key], app[records_key]
+    denied = shape.authorize(request, app[credentials_key])
+    raw = await request.read()
+    to, text, problem = shape.parse(raw)
+    if denied is not None:
+        response = shape.documented(denied)
+        records.attempt(messenger, to, text, key, now, response.status, f"{messenger}:{denied}")
+        return response
+    if problem is not None:
+        response, error = shape.invalid(problem)
+        records.attempt(messenger, to, text, key, now, response.status, error)
+        return response
+    answer, delay = faults.decide(messenger, shape.api)
+    if isinstance(answer, str):
+        response = shape.documented(int(answer.split(":")[1]), faults.retry_after)
+        records.attempt(messenger, to, text, key, now, response.status, answer)
+    elif answer is not None:
+        records.attempt(messenger, to, text, key, now, answer)
+        response = _fault_answer(answer, faults.retry_after)
     elif faults.refuses(messenger):
         records.attempt(messenger, to, text, key, now, 500)
         response = _error(500, f"{messenger} is unavailable")
     else:
         message_id = records.accept(messenger, to, text, key, now)
-        response = web.json_response({"ok": True, "id": message_id})
+        response = shape.accepted(message_id, to, text, now)
     if delay:
         await asyncio.sleep(delay)
     return response
+
+
+@routes.post(r"/{messenger:telegram|whatsapp|viber}")
+async def deliver(request):
+    """Take one message for a messenger in the gateway's own shape."""
+    return await _take(request, request.match_info["messenger"], SHAPES["simple"])
+
+
+@routes.post("/bot{token}/sendMessage")
+async def telegram_send_message(request):
+    """Telegram Bot API: sendMessage."""
+    return await _take(request, "telegram", SHAPES["telegram"])
+
+
+@routes.post(r"/{version:v\d+\.\d+}/{phone_number_id}/messages")
+async def whatsapp_messages(request):
+    """WhatsApp Cloud API: send a message from a business phone number."""
+    return await _take(request, "whatsapp", SHAPES["whatsapp"])
+
+
+@routes.post("/pa/send_message")
+async def viber_send_message(request):
+    """Viber REST API: send_message."""
+    return await _take(request, "viber", SHAPES["viber"])
 
 
 def _listing(request, name):
@@ -104,6 +123,25 @@ async def stats(request):
     return web.json_response(request.app[records_key].counts())
 
 
+async def _change(request, key, error):
+    """Apply a JSON body of changes to a settings object, all or nothing; its new state."""
+    settings = request.app[key]
+    try:
+        settings.update(json.loads(await request.read()))
+    except error as exc:
+        return _error(400, str(exc))
+    except ValueError:
+        return _error(400, "body is not valid JSON")
+    return web.json_response(settings.as_dict())
+
+
+def _reset(request, key):
+    """Put a settings object back to its initial state; that state."""
+    settings = request.app[key]
+    settings.reset()
+    return web.json_response(settings.as_dict())
+
+
 @routes.get("/faults")
 async def get_faults(request):
     """Show the current fault settings."""
@@ -113,22 +151,31 @@ async def get_faults(request):
 @routes.put("/faults")
 async def put_faults(request):
     """Change some fault settings, all or nothing."""
-    faults = request.app[faults_key]
-    try:
-        faults.update(json.loads(await request.read()))
-    except FaultError as exc:
-        return _error(400, str(exc))
-    except ValueError:
-        return _error(400, "body is not valid JSON")
-    return web.json_response(faults.as_dict())
+    return await _change(request, faults_key, FaultError)
 
 
 @routes.delete("/faults")
 async def reset_faults(request):
     """Put the fault settings back to those the gateway started with."""
-    faults = request.app[faults_key]
-    faults.reset()
-    return web.json_response(faults.as_dict())
+    return _reset(request, faults_key)
+
+
+@routes.get("/credentials")
+async def get_credentials(request):
+    """Show the credentials the real-API emulations accept."""
+    return web.json_response(request.app[credentials_key].as_dict())
+
+
+@routes.put("/credentials")
+async def put_credentials(request):
+    """Change some accepted credentials, all or nothing."""
+    return await _change(request, credentials_key, CredentialError)
+
+
+@routes.delete("/credentials")
+async def reset_credentials(request):
+    """Put the accepted credentials back to those the gateway started with."""
+    return _reset(request, credentials_key)
 
 
 @routes.get("/healthz")

@@ -6,13 +6,16 @@ import pytest
 import redis
 import requests
 
-from core.config import Config
+from core.config import MESSENGERS, Config
+from core.users import UserStore
 from helpers import free_ports
 from stack import ORDER, Stack
 
 SERVICES = tuple(name for name in ORDER if name != "flower")
 # Retries, timeouts and restore loops short enough for a test to wait them out.
 FAST = {"retry_backoff": 0.2, "retry_backoff_max": 2.0, "http_read_timeout": 3.0, "restore_interval": 1.0}
+# No messenger rate limits unless a test asks for them (tests/test_ratelimit.py).
+UNLIMITED = {f"{m}_{scope}": 0.0 for m in MESSENGERS for scope in ("rate", "chat_rate")}
 RESET_TIMEOUT = 5
 
 
@@ -30,7 +33,10 @@ def stack_config(data_dir, **overrides):
         "redis_port": redis_port,
         "mongo_port": mongo,
         "data_dir": str(data_dir),
+        # The original API's tests send no token; token mode is asked for where tested.
+        "auth_mode": "none",
         **FAST,
+        **UNLIMITED,
         **overrides,
     }
     return Config(**settings)
@@ -73,6 +79,14 @@ def make_stack(tmp_path_factory):
     yield make
     for own in reversed(started):
         own.stop()
+
+
+@pytest.fixture
+def user_token(stack):
+    """A factory: make a user on the session stack (after its reset); its API token."""
+    mongo = pymongo.MongoClient(stack.config.mongo_url, serverSelectionTimeoutMS=RESET_TIMEOUT * 1000)
+    yield UserStore(mongo[stack.config.mongo_db]).create_user
+    mongo.close()
 
 
 def reset(running):

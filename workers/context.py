@@ -5,9 +5,11 @@ import os
 from core.clients import redis_client
 from core.deliveries import DeliveryStore
 from core.keys import Keys
+from core.metrics import DeliveryTally
 from core.schedule import Schedule
 from workers.dispatch import Dispatcher
 from workers.gateways import build_gateways
+from workers.ratelimit import RateLimiter
 
 _contexts: dict = {}
 os.register_at_fork(after_in_child=_contexts.clear)
@@ -24,6 +26,8 @@ class WorkerContext:
         self.schedule = Schedule(redis, keys)
         self.dispatcher = Dispatcher(config, redis, celery, self.schedule)
         self.gateways = build_gateways(config)
+        self.limiter = RateLimiter.from_config(redis, keys, config)
+        self.tally = DeliveryTally(redis, keys)
         # A send may hold a delivery this long; a copy finding it held waits.
         self.lease_seconds = config.http_connect_timeout + config.http_read_timeout + 5
 

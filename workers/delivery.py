@@ -6,8 +6,10 @@ import time
 
 from core.logs import log_event
 from core.messages import message_id_of
+from core.metrics import answer_outcome
 from core.timeutil import epoch_to_iso
 from workers.dispatch import Job
+from workers.ratelimit import await_turn
 from workers.retry import backoff_delay
 
 log = logging.getLogger("workers.delivery")
@@ -15,6 +17,8 @@ log = logging.getLogger("workers.delivery")
 
 def attempt_delivery(ctx, delivery_id: str, ticket: int) -> str:
     """Make one attempt at a delivery under a ticket; returns what happened."""
+    if not await_turn(ctx, delivery_id, ticket):
+        return "throttled"
     now = time.time()
     claim = ctx.deliveries.claim(
         delivery_id, message_id_of(delivery_id), ticket, now, now + ctx.lease_seconds
@@ -30,6 +34,8 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> str:
     outcome = gateway.send(claim.to, claim.text, key=delivery_id)
     attempts = int(claim.attempts)
     now = time.time()
+    ctx.tally.add(claim.messenger, answer_outcome(outcome.kind, attempts, ctx.config.max_attempts),
+                  now - float(claim.due))
     fields = dict(delivery_id=delivery_id, messenger=claim.messenger, attempt=attempts)
     if outcome.kind == "sent":
         ctx.deliveries.mark_sent(delivery_id, ticket, now)

@@ -4,6 +4,7 @@ import time
 
 from flask import Blueprint, request
 
+from api.auth import authenticate, current_user, token_mode
 from api.errors import ApiError
 from api.legacy.schemas import (AddContactSchema, RemoveContactSchema, SendSchema,
                                 UserSchema)
@@ -16,12 +17,29 @@ bp = Blueprint("legacy", __name__, url_prefix="/api")
 MESSENGER_TO_LEGACY = {"telegram": "telegram", "whatsapp": "whatsApp", "viber": "viber"}
 
 
+@bp.before_request
+def _authenticate():
+    if token_mode():
+        authenticate()
+
+
 def load(schema):
     """The request's JSON body, validated by a schema (GET and DELETE carry bodies too)."""
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.")
+    if token_mode():
+        body = _as_token_user(body)
     return schema.load(body)
+
+
+def _as_token_user(body):
+    # The token names the user; a body's user_name may only repeat it.
+    user = current_user()
+    if body.get("user_name", user) != user:
+        raise ApiError(403, "user_name must be the user the token belongs to.",
+                       {"json": {"user_name": ["Not the token's user."]}})
+    return {**body, "user_name": user}
 
 
 @bp.post("/contacts")

@@ -2,7 +2,7 @@
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validates_schema
 
-from api.fields import MessengerId, message_text_field, name_field, wallclock_field
+from api.fields import MessengerId, Names, message_text_field, name_field, wallclock_field
 
 LEGACY_TO_MESSENGER = {"telegram": "telegram", "whatsApp": "whatsapp", "viber": "viber"}
 
@@ -49,30 +49,11 @@ class RemoveContactSchema(UserSchema):
     contact = name_field(required=True)
 
 
-class _Names(fields.Field):
-    """One contact name or a list of them."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        names = [value] if isinstance(value, str) else value
-        if not isinstance(names, list) or not names:
-            raise ValidationError("Must be a contact name or a non-empty list of names.")
-        item = name_field()
-        errors = {}
-        for i, name in enumerate(names):
-            try:
-                item.deserialize(name)
-            except ValidationError as exc:
-                errors[i] = exc.messages
-        if errors:
-            raise ValidationError(errors)
-        return list(dict.fromkeys(names))
-
-
 class SendSchema(UserSchema):
     """PUT /api/contacts: `contact` or `contacts`, `message`, optional `time`."""
 
-    contact = _Names()
-    contacts = _Names()
+    contact = Names()
+    contacts = Names()
     message = message_text_field(required=True)
     time = wallclock_field(load_default=None)
 

@@ -1,0 +1,34 @@
+"""Who is asking: the user an `Authorization: Bearer <token>` header names."""
+
+from flask import g, request
+
+from api.errors import ApiError
+from api.services import services
+
+TOKEN_MODE = "token"
+AUTH_MODES = (TOKEN_MODE, "none")
+
+
+def _bearer_token():
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def authenticate():
+    """Identify the caller by their token (a before-request hook); 401 if it is missing or unknown."""
+    token = _bearer_token()
+    user = services().users.user_for_token(token) if token else None
+    if user is None:
+        raise ApiError(401, "A valid API token is required: send 'Authorization: Bearer <token>'.",
+                       headers={"WWW-Authenticate": 'Bearer realm="api"'})
+    g.user = user
+
+
+def current_user() -> str:
+    """The user the request's token names."""
+    return g.user
+
+
+def token_mode() -> bool:
+    """Whether the service authenticates the original API's requests too."""
+    return services().config.auth_mode == TOKEN_MODE

@@ -1,0 +1,96 @@
+"""Prometheus GET /metrics, and for every request one log line and one count."""
+
+import logging
+import time
+
+from flask import Blueprint, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
+                                    HistogramMetricFamily)
+from redis.exceptions import RedisError
+
+from api.services import services
+from core.logs import log_event
+from core.metrics import LATENCY_BUCKETS
+
+bp = Blueprint("metrics", __name__)
+log = logging.getLogger("api.requests")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class StoredMetrics:
+    """A prometheus_client collector of the counters every process keeps in Redis."""
+
+    def __init__(self, svc):
+        self._svc = svc
+
+    def collect(self):
+        """The metric families, read from Redis at scrape time."""
+        stored = self._svc.metrics.read(self._svc.config.delivery_queue)
+        requests = CounterMetricFamily("dispatcher_http_requests", "HTTP requests answered.",
+                                       labels=["method", "route", "status"])
+        for labels, value in sorted(stored["http_requests"].items()):
+            requests.add_metric(labels, value)
+        yield requests
+        deliveries = CounterMetricFamily(
+            "dispatcher_deliveries", "Gateway answers to delivery attempts, by what followed.",
+            labels=["messenger", "outcome"])
+        for labels, value in sorted(stored["deliveries"].items()):
+            deliveries.add_metric(labels, value)
+        yield deliveries
+        yield _latency(stored["delivery_latency"])
+        depth = GaugeMetricFamily("dispatcher_queue_depth",
+                                  "Deliveries waiting: in the broker's queue, in the schedule.",
+                                  labels=["queue"])
+        for queue, value in stored["queue_depth"].items():
+            depth.add_metric([queue], value)
+        yield depth
+
+
+def _latency(stored):
+    family = HistogramMetricFamily(
+        "dispatcher_delivery_latency_seconds",
+        "From a delivery attempt's due time to the gateway's answer.", labels=["messenger"])
+    for messenger in sorted({labels[0] for labels in stored}):
+        buckets, total = [], 0.0
+        for bound in (*map(str, LATENCY_BUCKETS), "+Inf"):
+            total += stored.get((messenger, bound), 0.0)
+            buckets.append((bound, total))
+        family.add_metric([messenger], buckets, sum_value=stored.get((messenger, "sum"), 0.0))
+    return family
+
+
+@bp.get("/metrics")
+def metrics():
+    """The service's metrics in Prometheus' text format."""
+    registry = current_app.extensions["metrics"]
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _start_clock():
+    g.started = time.perf_counter()
+
+
+def _log_and_count(response):
+    # Labels from a closed set, so that no client can swell the counters with made-up values.
+    route = request.url_rule.rule if request.url_rule else "(unmatched)"
+    method = request.method if request.method in METHODS else "(other)"
+    ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)
+    log_event(log, "request", method=request.method, path=request.path,
+              status=response.status_code, ms=ms, user=g.get("user"))
+    try:
+        services().metrics.count_request(method, route, response.status_code)
+    except RedisError as exc:
+        # A request's answer matters more than its count.
+        log_event(log, "metrics.unavailable", level=logging.WARNING, error=str(exc))
+    return response
+
+
+def init_app(app):
+    """Serve /metrics and count and log every request."""
+    registry = CollectorRegistry()
+    registry.register(StoredMetrics(app.extensions["dispatcher"]))
+    app.extensions["metrics"] = registry
+    app.before_request(_start_clock)
+    app.after_request(_log_and_count)
+    app.register_blueprint(bp)

@@ -1,0 +1,130 @@
+"""The bodies /api/v1 reads and answers, as marshmallow schemas (and so as OpenAPI)."""
+
+from marshmallow import Schema, fields, validate
+
+from api.fields import MessengerId, Names, When, message_text_field, name_field
+from core.config import MESSENGERS
+from core.deliveries import STATUSES
+
+# A message's status sums up its deliveries': the one they share, else one of these.
+MESSAGE_STATUSES = (*STATUSES, "in_progress", "partial", "empty")
+
+
+def _out(field=fields.String, **kwargs):
+    """A field every answer carries."""
+    return field(required=True, **kwargs)
+
+
+def _timestamp():
+    return _out(metadata={"format": "date-time"})
+
+
+class UserSchema(Schema):
+    """The user a token belongs to."""
+
+    user = _out()
+
+
+class ContactIdsSchema(Schema):
+    """A contact's messenger IDs; an empty or missing one means no such messenger."""
+
+    telegram = MessengerId(metadata={"example": "ArtemZaitsev"})
+    whatsapp = MessengerId(metadata={"example": "+799200828615"})
+    viber = MessengerId(metadata={"example": ""})
+
+
+class ContactSchema(ContactIdsSchema):
+    """A contact: a name and its messenger IDs."""
+
+    name = name_field(required=True, metadata={"example": "Artem"})
+
+    class Meta:
+        fields = ("name", *MESSENGERS)
+
+
+class SendSchema(Schema):
+    """A message to send: to whom, what, not before when, over which messengers."""
+
+    to = Names(required=True, metadata={"description": "A contact's name or a list of names.",
+                                        "example": ["Artem"]})
+    text = message_text_field(required=True, metadata={"example": "Hello there"})
+    not_before = When(load_default=None, metadata={
+        "description": "ISO 8601 with a UTC offset, or [Y, M, D, h, m, s] in the service's "
+                       "time zone; now or past means at once. Default: now."})
+    messengers = fields.List(
+        fields.String(validate=validate.OneOf(MESSENGERS)), validate=validate.Length(min=1),
+        load_default=None, metadata={"description": "Only these messengers (default: all)."})
+
+
+class IdempotencyKeySchema(Schema):
+    """The Idempotency-Key header of a send."""
+
+    key = fields.String(
+        data_key="Idempotency-Key", load_default=None, validate=validate.Length(min=1, max=255),
+        metadata={"description": "Repeating a send with the same key and body within 24 h "
+                                 "answers as the first time and sends nothing new."})
+
+
+class DeliverySchema(Schema):
+    """One text to one contact over one messenger, and how it went."""
+
+    id = _out()
+    contact = _out()
+    messenger = _out(validate=validate.OneOf(MESSENGERS))
+    to = _out()
+    status = _out(validate=validate.OneOf(STATUSES))
+    attempts = _out(fields.Integer)
+    last_error = _out()
+    updated_at = _timestamp()
+
+
+class MessageSchema(Schema):
+    """A message with every delivery's status."""
+
+    id = _out()
+    sender = _out()
+    text = _out()
+    not_before = _timestamp()
+    created_at = _timestamp()
+    status = _out(validate=validate.OneOf(MESSAGE_STATUSES))
+    deliveries = _out(fields.List, cls_or_instance=fields.Nested(DeliverySchema))
+
+
+class MessageSummarySchema(Schema):
+    """A message in a list: its status and how many deliveries are in each status."""
+
+    id = _out()
+    text = _out()
+    not_before = _timestamp()
+    created_at = _timestamp()
+    status = _out(validate=validate.OneOf(MESSAGE_STATUSES))
+    counts = _out(fields.Dict, keys=fields.String(validate=validate.OneOf(STATUSES)),
+                  values=fields.Integer())
+
+
+class CancelledSchema(Schema):
+    """What a cancel stopped, and the message after it."""
+
+    cancelled = _out(fields.List, cls_or_instance=fields.String())
+    message = _out(fields.Nested, nested=MessageSchema)
+
+
+class FailedSchema(Schema):
+    """A delivery that failed for good: the original record and why."""
+
+    sender = _out()
+    message = _out()
+    contact = _out()
+    url = _out()
+    time = _out(fields.List, cls_or_instance=fields.Integer())
+    delivery_id = _out()
+    messenger = _out(validate=validate.OneOf(MESSENGERS))
+    error = _out()
+    attempts = _out(fields.Integer)
+    failed_at = _timestamp()
+
+
+class RetriedSchema(Schema):
+    """The failed deliveries handed back for another round of attempts."""
+
+    retried = _out(fields.List, cls_or_instance=fields.String())

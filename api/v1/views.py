@@ -1,0 +1,84 @@
+"""Messages as /api/v1 shows them, read from the delivery store; only the sender's."""
+
+import time
+from collections import Counter
+
+from api.errors import ApiError
+from core.deliveries import FINAL
+from core.timeutil import epoch_to_iso
+
+DELIVERY_FIELDS = ("contact", "messenger", "to", "status", "last_error")
+
+
+def summary_status(statuses) -> str:
+    """One word for a message's deliveries: the status they share, or where they stand together."""
+    distinct = set(statuses)
+    if not distinct:
+        return "empty"
+    if len(distinct) == 1:
+        return statuses[0]
+    return "partial" if distinct <= set(FINAL) else "in_progress"
+
+
+def message_view(message_id, message: dict, delivery_ids, deliveries) -> dict:
+    """A message and every delivery's status, from the store's fields."""
+    return {
+        **_head(message_id, message),
+        "sender": message["sender"],
+        "status": summary_status([d["status"] for d in deliveries]),
+        "deliveries": [
+            {"id": delivery_id, **{k: d[k] for k in DELIVERY_FIELDS},
+             "attempts": int(d["attempts"]), "updated_at": epoch_to_iso(float(d["updated_at"]))}
+            for delivery_id, d in zip(delivery_ids, deliveries)
+        ],
+    }
+
+
+def _head(message_id, message):
+    return {
+        "id": message_id,
+        "text": message["text"],
+        "not_before": epoch_to_iso(float(message["due"])),
+        "created_at": epoch_to_iso(float(message["created_at"])),
+    }
+
+
+def new_message_view(message, now) -> dict:
+    """A message just recorded, as the store holds it now (what a send answers)."""
+    # As DeliveryStore.write records it: waiting, no attempt yet.
+    status = "scheduled" if message.due > now else "queued"
+    fields = {"sender": message.sender, "text": message.text, "due": message.due,
+              "created_at": message.created_at}
+    deliveries = [{"contact": d.contact, "messenger": d.messenger, "to": d.to, "status": status,
+                   "attempts": 0, "last_error": "", "updated_at": now} for d in message.deliveries]
+    return message_view(message.id, fields, [d.id for d in message.deliveries], deliveries)
+
+
+def own_message(svc, user, message_id) -> dict:
+    """A message of this user's with its deliveries; 404 for any other id, another user's too."""
+    message = svc.deliveries.message(message_id)
+    if message.get("sender") != user:
+        raise ApiError(404, f"No message with id {message_id!r}.")
+    ids = svc.deliveries.delivery_ids_of(message_id, message)
+    return message_view(message_id, message, ids, svc.deliveries.get_many(ids))
+
+
+def message_summaries(svc, message_ids) -> list:
+    """Messages for a list: each with its status and its deliveries counted by status."""
+    store = svc.deliveries
+    messages = store.messages(message_ids)
+    ids = [store.delivery_ids_of(m, fields) for m, fields in zip(message_ids, messages)]
+    statuses = iter(store.statuses([d for group in ids for d in group]))
+    views = []
+    for message_id, fields, group in zip(message_ids, messages, ids):
+        own = [next(statuses) for _ in group]
+        views.append({**_head(message_id, fields), "status": summary_status(own),
+                      "counts": dict(Counter(own))})
+    return views
+
+
+def cancel_message(svc, user, message_id) -> dict:
+    """Cancel a message's deliveries that have not started: which were, and the message now."""
+    message = own_message(svc, user, message_id)
+    cancelled = svc.deliveries.cancel([d["id"] for d in message["deliveries"]], time.time())
+    return {"cancelled": cancelled, "message": own_message(svc, user, message_id)}

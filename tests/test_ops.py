@@ -1,0 +1,137 @@
+"""Operations: Prometheus /metrics fed by every process, a log line per request, the API docs."""
+
+import json
+import time
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from apiclient import call, v1, wallclock
+from helpers import wait_until
+
+
+def scrape(stack):
+    """The samples of GET /metrics: {(name, sorted label items): value}."""
+    reply = requests.get(stack.api_url + "/metrics", timeout=10)
+    assert reply.status_code == 200
+    assert reply.headers["Content-Type"].startswith("text/plain")
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(reply.text) for s in family.samples}
+
+
+def sample(samples, name, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))))
+
+
+@pytest.fixture
+def token(stack, user_token):
+    token = user_token("alice")
+    v1(stack, token, "POST", "/contacts", {"name": "Artem", "telegram": "t", "viber": "v"})
+    return token
+
+
+def test_requests_are_counted_by_method_route_and_status_across_api_workers(stack, token):
+    for _ in range(10):
+        assert v1(stack, token, "GET", "/me").status_code == 200
+    for _ in range(3):
+        assert v1(stack, token, "GET", "/messages/nope").status_code == 404
+    v1(stack, "bad", "GET", "/me")
+    samples = scrape(stack)
+    count = "dispatcher_http_requests_total"
+    assert sample(samples, count, method="GET", route="/api/v1/me", status="200") == 10
+    assert sample(samples, count, method="GET", route="/api/v1/messages/<message_id>",
+                  status="404") == 3
+    assert sample(samples, count, method="GET", route="/api/v1/me", status="401") == 1
+    assert sample(samples, count, method="POST", route="/api/v1/contacts", status="201") == 1
+
+
+def test_deliveries_are_counted_by_messenger_and_outcome_with_their_latency(stack, token):
+    v1(stack, token, "POST", "/messages", {"to": "Artem", "text": "x"})
+    wait_until(lambda: v1(stack, token, "GET", "/failed").json(), timeout=30, message="viber failed")
+    deliveries = "dispatcher_deliveries_total"
+    # Workers add their counts to Redis once a second.
+    samples = wait_until(
+        lambda: (s := scrape(stack)) and sample(s, deliveries, messenger="viber", outcome="failed") and s,
+        timeout=5, message="failure counted")
+    retries = stack.config.max_attempts - 1
+    assert sample(samples, deliveries, messenger="telegram", outcome="sent") == 1
+    assert sample(samples, deliveries, messenger="viber", outcome="retrying") == retries
+    assert sample(samples, deliveries, messenger="viber", outcome="failed") == 1
+    latency = "dispatcher_delivery_latency_seconds"
+    assert sample(samples, latency + "_count", messenger="telegram") == 1
+    assert sample(samples, latency + "_count", messenger="viber") == retries + 1
+    # Sent on receipt: well within a second of its due time.
+    assert sample(samples, latency + "_bucket", messenger="telegram", le="1.0") == 1
+    assert 0 <= sample(samples, latency + "_sum", messenger="telegram") < 1
+
+
+def test_queue_depth_shows_the_broker_queue_and_the_schedule(stack, token):
+    v1(stack, token, "POST", "/messages",
+       {"to": "Artem", "text": "later", "not_before": wallclock(time.time() + 3600)})
+    stack.stop("worker")
+    v1(stack, token, "POST", "/messages", {"to": "Artem", "text": "now", "messengers": ["telegram"]})
+    samples = scrape(stack)
+    assert sample(samples, "dispatcher_queue_depth", queue="schedule") == 2
+    assert sample(samples, "dispatcher_queue_depth", queue="broker") == 1
+
+
+def test_each_request_is_one_json_log_line(stack, token):
+    v1(stack, token, "GET", "/messages/some-id")
+    log = stack.config.data_path / "logs" / "api.log"
+
+    def logged():
+        for line in log.read_text().splitlines():
+            if line.startswith("{") and '"/api/v1/messages/some-id"' in line:
+                return json.loads(line)
+        return None
+
+    entry = wait_until(logged, timeout=5, message="request logged")
+    assert entry["event"] == "request"
+    assert (entry["method"], entry["status"], entry["user"]) == ("GET", 404, "alice")
+    assert isinstance(entry["ms"], float) and entry["ms"] >= 0
+
+
+def test_health_and_readiness(stack):
+    assert call(stack, "GET", "/healthz").json() == {"status": "ok"}
+    assert call(stack, "GET", "/readyz").json() == {
+        "status": "ok", "checks": {"mongo": "ok", "redis": "ok"}}
+
+
+def test_openapi_document_describes_v1_with_bearer_auth(stack):
+    spec = call(stack, "GET", "/api/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "description": spec["components"]["securitySchemes"][
+            "bearerAuth"]["description"]}
+    assert spec["security"] == [{"bearerAuth": []}]
+    operations = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
+                  if method != "parameters"}
+    assert operations == {
+        ("GET", "/api/v1/me"), ("GET", "/api/v1/contacts"), ("POST", "/api/v1/contacts"),
+        ("GET", "/api/v1/contacts/{name}"), ("PUT", "/api/v1/contacts/{name}"),
+        ("DELETE", "/api/v1/contacts/{name}"), ("GET", "/api/v1/messages"),
+        ("POST", "/api/v1/messages"), ("GET", "/api/v1/messages/{message_id}"),
+        ("POST", "/api/v1/messages/{message_id}/cancel"), ("GET", "/api/v1/failed"),
+        ("POST", "/api/v1/failed/retry"), ("POST", "/api/v1/failed/{delivery_id}/retry"),
+        ("DELETE", "/api/v1/failed/{delivery_id}"),
+    }
+
+
+def test_docs_page_is_served_with_its_assets(stack):
+    page = call(stack, "GET", "/api/docs")
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    assert "/api/openapi.json" in page.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css"):
+        assert f"/api/docs/assets/{asset}" in page.text
+        served = requests.get(f"{stack.api_url}/api/docs/assets/{asset}", timeout=10)
+        assert served.status_code == 200 and len(served.content) > 10_000
+
+
+def test_errors_outside_the_routes_have_the_one_shape(stack):
+    missing = call(stack, "GET", "/api/v1/no-such-thing")
+    assert missing.status_code == 404
+    assert set(missing.json()) == {"code", "status", "message"}
+    wrong = call(stack, "PATCH", "/api/v1/me")
+    assert wrong.status_code == 405
+    assert wrong.json()["code"] == 405 and "GET" in wrong.headers["Allow"]

@@ -1,0 +1,160 @@
+"""Per-messenger rate limits: the pacer on its own, and a stack of several workers
+that never lets a messenger see more than its limit in any second, losing nothing."""
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+import redis
+
+from apiclient import add_contact, failed, received, send
+from core.deliveries import DeliveryStore
+from core.keys import Keys
+from helpers import wait_until
+from workers.ratelimit import RateLimiter
+
+
+def busiest_second(times):
+    """The most events that fall in any half-open 1-second window."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.fixture
+def store(stack):
+    """A Redis client on the session stack's (emptied) Redis."""
+    client = redis.Redis.from_url(stack.config.redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+def pacer(client, rate=0.0, chat_rate=0.0, headroom=0.0, linger=0.25):
+    """A limiter for Telegram alone, with these rates."""
+    return RateLimiter(client, Keys("test:"), {"telegram": (rate, chat_rate)}, headroom, linger)
+
+
+def test_a_turn_near_enough_is_awaited_in_place_and_a_later_one_comes_back(store):
+    limiter = pacer(store, rate=10)
+    turns = [limiter.take("telegram", "a", f"d{n}|1") for n in range(4)]
+    assert [t.go for t in turns] == [True, True, True, False]
+    assert turns[0].wait == 0
+    for turn, expected in zip(turns[1:], (0.1, 0.2, 0.3)):
+        assert expected - 0.02 < turn.wait <= expected
+
+
+def test_each_delivery_held_back_gets_its_own_place_in_line(store):
+    limiter = pacer(store, rate=1)
+    assert limiter.take("telegram", "a", "d|1") == (True, 0.0)
+    waits = [limiter.take("telegram", str(i), f"d{i}|1").wait for i in range(3)]
+    assert [round(w) for w in waits] == [1, 2, 3]
+
+
+def test_the_chat_limit_holds_one_chat_and_not_the_others(store):
+    limiter = pacer(store, chat_rate=1)
+    assert limiter.take("telegram", "alice", "d1|1").go
+    again = limiter.take("telegram", "alice", "d2|1")
+    assert not again.go and 0.9 < again.wait <= 1.0
+    assert limiter.take("telegram", "bob", "d3|1") == (True, 0.0)
+
+
+def test_a_delivery_back_for_its_booked_turn_goes_before_newcomers(store):
+    limiter = pacer(store, rate=1)
+    assert limiter.take("telegram", "a", "first|1").go
+    booked = limiter.take("telegram", "b", "booked|1")
+    assert not booked.go
+    time.sleep(booked.wait)
+    newcomer = limiter.take("telegram", "c", "newcomer|1")
+    assert not newcomer.go and newcomer.wait > 0.5
+    assert limiter.take("telegram", "b", "booked|1").go
+
+
+def test_copies_of_the_task_holding_the_turn_share_it(store):
+    limiter = pacer(store, rate=10, chat_rate=1)
+    assert limiter.take("telegram", "a", "d1|1") == (True, 0.0)
+    near = limiter.take("telegram", "b", "d2|1")
+    assert near.go and 0.08 < near.wait <= 0.1
+    copy = limiter.take("telegram", "b", "d2|1")
+    assert copy.go and copy.wait <= near.wait
+    assert limiter.take("telegram", "c", "d3|1").wait > near.wait, "the copy took a turn of its own"
+
+
+def test_headroom_paces_below_the_limit(store):
+    limiter = pacer(store, rate=10, headroom=0.5)
+    limiter.take("telegram", "a", "d1|1")
+    assert 0.18 < limiter.take("telegram", "b", "d2|1").wait <= 0.2
+
+
+def test_zero_means_unlimited_and_keeps_no_state(store):
+    limiter = pacer(store)
+    assert all(limiter.take("telegram", "a", f"d{n}|1") == (True, 0.0) for n in range(100))
+    assert store.dbsize() == 0
+
+
+def test_pacing_state_expires_soon_after_the_last_turn(store):
+    pacer(store, rate=10, chat_rate=1).take("telegram", "a", "d|1")
+    ttls = [store.pttl(key) for key in store.keys("test:rate:*")]
+    assert len(ttls) == 2 and all(0 < ttl <= 2000 for ttl in ttls)
+
+
+def test_competing_senders_never_exceed_the_rate_in_any_second(store):
+    limiter = pacer(store, rate=20, headroom=0.1)
+    sent, stop = [], time.monotonic() + 2.5
+
+    def sender(n):
+        # Each sender delivers one message after another, coming back as
+        # itself when told to, as a handed-back task does.
+        ticket = 1
+        while time.monotonic() < stop:
+            turn = limiter.take("telegram", f"chat{n}", f"d{n}|{ticket}")
+            time.sleep(turn.wait)
+            if turn.go:
+                sent.append(time.time())
+                ticket += 1
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert busiest_second(sent) <= 20
+    assert len(sent) >= 40, "the pacer let too little through"
+
+
+def test_several_workers_keep_each_messenger_under_its_limits_and_lose_nothing(make_stack):
+    stack = make_stack(messenger_api="real", telegram_rate=20, telegram_chat_rate=1,
+                       whatsapp_rate=10)
+    stack.add_worker()
+    stack.add_worker()
+    names = [f"c{i}" for i in range(40)]
+    for i, name in enumerate(names):
+        add_contact(stack, "test", name, telegram=f"{1000 + i}", whatsapp=f"+1555{i:04d}")
+    add_contact(stack, "test", "Chatty", telegram="777")
+    assert send(stack, "test", names, "bulk").json()["deliveries"] == 80
+    for n in range(4):
+        assert send(stack, "test", ["Chatty"], f"one of four {n}").status_code == 200
+
+    got = wait_until(lambda: len(received(stack)) >= 84 and received(stack), timeout=60)
+    time.sleep(1)
+    got = received(stack)
+    assert len(got) == 84 and set(Counter(r["key"] for r in got).values()) == {1}
+    assert failed(stack, "test") == []
+
+    telegram = [r["time"] for r in got if r["messenger"] == "telegram"]
+    whatsapp = [r["time"] for r in got if r["messenger"] == "whatsapp"]
+    chatty = sorted(r["time"] for r in got if r["to"] == "777")
+    assert busiest_second(telegram) <= 20
+    assert busiest_second(whatsapp) <= 10
+    assert len(chatty) == 4
+    assert all(b - a >= 1.0 for a, b in zip(chatty, chatty[1:])), chatty
+    assert max(whatsapp) - min(whatsapp) >= (40 - 10) / 10
+
+    client = redis.Redis.from_url(stack.config.redis_url, decode_responses=True)
+    deliveries = DeliveryStore(client, Keys(stack.config.redis_prefix))
+    assert {deliveries.get(r["key"])["attempts"] for r in got} == {"1"}, "a wait used up an attempt"
+    client.close()

@@ -1,0 +1,68 @@
+"""WhatsApp Cloud API: POST /{version}/{phone_number_id}/messages.
+
+Request: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+(Bearer token; `messaging_product: "whatsapp"`, `to`, `type: "text"`,
+`text.body`). Errors are Graph API errors {"error": {"message", "type", "code",
+"error_data": {"details"}, "fbtrace_id"}}, sorted here by `code` as Meta asks:
+https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
+Throughput: 80 messages per second per business phone number by default
+(https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput).
+"""
+
+from workers.gateways.base import (
+    SENT, Outcome, classify_http, json_body, permanent, retry_after_header, transient,
+)
+
+# Worth trying again later: 1 API unknown (possibly a server error), 2 API
+# service down or overloaded, 4 too many API calls, 80007 WABA rate limit,
+# 130429 throughput reached, 131000 something went wrong, 131016 service
+# unavailable, 131048 spam rate limit, 131056 pair rate limit, 131057 account
+# in maintenance, 133004 server temporarily unavailable. Every other code
+# (0/190 token, 3/10/200-299 permission, 100 invalid parameter, 131026
+# undeliverable, 131030 not on the allowed list, 131047 re-engagement, 368
+# policy block, ...) needs a person to change something first.
+TRANSIENT_CODES = frozenset(
+    {1, 2, 4, 80007, 130429, 131000, 131016, 131048, 131056, 131057, 133004}
+)
+
+
+def classify_whatsapp(response) -> Outcome:
+    """Sent on 2xx; transient for the rate-limit and outage codes; permanent otherwise."""
+    if 200 <= response.status < 300:
+        return SENT
+    body = json_body(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or not isinstance(error.get("code"), int):
+        return classify_http(response)
+    code = error["code"]
+    text = f"WhatsApp {code}: {error.get('message', '')}"
+    details = (error.get("error_data") or {}).get("details")
+    if details:
+        text += f" ({details})"
+    if code in TRANSIENT_CODES:
+        return transient(text, retry_after_header(response))
+    return permanent(text)
+
+
+class WhatsAppGateway:
+    """A business phone number sending text messages to WhatsApp users."""
+
+    messenger = "whatsapp"
+
+    def __init__(self, config, transport):
+        base = config.whatsapp_api_url.rstrip("/")
+        number = config.whatsapp_phone_number_id
+        self.url = f"{base}/{config.whatsapp_api_version}/{number}/messages"
+        self._headers = {"Authorization": f"Bearer {config.whatsapp_token}"}
+        self._transport = transport
+
+    def send(self, to, text, key) -> Outcome:
+        """Send one text to the WhatsApp user `to` (a phone number)."""
+        body = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "text",
+            "text": {"preview_url": False, "body": text},
+        }
+        return self._transport.post(self.url, body, key, classify_whatsapp, self._headers)
