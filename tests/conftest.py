@@ -1,6 +1,8 @@
 """Fixtures that run the real stack: redis-server, the MongoDB-protocol server,
 the fake gateway, the API under gunicorn, a Celery worker and the scheduler."""
 
+from contextlib import contextmanager
+
 import pymongo
 import pytest
 import redis
@@ -40,6 +42,14 @@ def stack_config(data_dir, **overrides):
         **overrides,
     }
     return Config(**settings)
+
+
+@contextmanager
+def running_stack(tmp_path_factory, label, **overrides):
+    """A separate stack of SERVICES with these settings, started and then stopped."""
+    config = stack_config(tmp_path_factory.mktemp(label), **overrides)
+    with Stack(config, SERVICES, memory_mongo=True) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

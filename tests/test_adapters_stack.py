@@ -7,9 +7,8 @@ import pytest
 import requests
 
 from apiclient import add_contact, attempts, failed, received, send, set_faults
-from conftest import SERVICES, reset, stack_config
+from conftest import reset, running_stack
 from helpers import wait_until
-from stack import Stack
 
 TIMEOUT = 5
 RECIPIENT = {"telegram": "1000{}", "whatsapp": "+1555000{}", "viber": "viber-user-{}="}
@@ -43,8 +42,7 @@ TRANSIENT = {
 @pytest.fixture(scope="module")
 def real_services(tmp_path_factory):
     """A stack whose workers speak the messengers' real APIs to the fake gateway."""
-    config = stack_config(tmp_path_factory.mktemp("real"), messenger_api="real")
-    with Stack(config, SERVICES, memory_mongo=True) as running:
+    with running_stack(tmp_path_factory, "real", messenger_api="real") as running:
         yield running
 
 

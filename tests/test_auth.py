@@ -14,11 +14,10 @@ import pytest
 
 from api import create_app
 from apiclient import call, received, v1, wallclock
-from conftest import SERVICES, reset, stack_config
+from conftest import reset, running_stack
 from core.config import Config
 from core.users import UnknownUser, UserExists, UserStore, token_hash
 from helpers import wait_until
-from stack import Stack
 from test_original_api import ADD, DELETE, SEND, WHO
 
 V1_ENDPOINTS = [
@@ -36,8 +35,7 @@ ORIGINAL_ENDPOINTS = [("POST", "/api/contacts"), ("DELETE", "/api/contacts"),
 @pytest.fixture(scope="module")
 def token_services(tmp_path_factory):
     """A stack of its own in AUTH_MODE=token, for this module."""
-    config = stack_config(tmp_path_factory.mktemp("token-stack"), auth_mode="token")
-    with Stack(config, SERVICES, memory_mongo=True) as running:
+    with running_stack(tmp_path_factory, "token-stack", auth_mode="token") as running:
         yield running
 
 
