@@ -39,11 +39,6 @@ def error_body(code, message, errors=None) -> dict:
     return body
 
 
-def field_error(field, problem, code=422) -> ApiError:
-    """An error about one field of the JSON body."""
-    return ApiError(code, f"Invalid field '{field}': {problem}", {"json": {field: [problem]}})
-
-
 def http_error(err):
     """An HTTPException as the one shape, with what flask-smorest's abort attached."""
     data = getattr(err, "data", None) or {}
