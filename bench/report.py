@@ -106,8 +106,9 @@ def render(results):
         for label, trials in t["runs"].items():
             calls[label] = trials[0].get("redis_calls_by_command", {})
         if any(calls.values()):
-            out += ["Redis commands per delivery, by command (first trial; INFO commandstats; "
-                    "EVALSHA is a Lua script, so one round trip):", ""]
+            out += ["Redis commands per delivery, by command, API and worker together (first trial; "
+                    "INFO commandstats, which also counts the commands a Lua script runs: each "
+                    "EVALSHA is one round trip, its HMGET and HSET calls are not):", ""]
             for label, by in calls.items():
                 out.append(f"- {label}: " + ", ".join(f"{k} {fmt(v)}" for k, v in by.items()))
             out.append("")
