@@ -17,8 +17,8 @@ def _stat(pid):
 
 
 def tree(root):
-    """The pids of a process and all its descendants (empty if it is gone)."""
-    if root is None:
+    """The pids of a process (or of a list of processes) and all their descendants."""
+    if not root:
         return []
     children = {}
     for entry in os.listdir("/proc"):
@@ -29,7 +29,7 @@ def tree(root):
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [root]
+    found, todo = [], list(root) if isinstance(root, list) else [root]
     while todo:
         pid = todo.pop()
         if not os.path.exists(f"/proc/{pid}"):
@@ -81,7 +81,8 @@ def pss_bytes(pids):
 class Usage:
     """CPU and memory of named process trees, sampled in a thread while a load runs.
 
-    `roots` maps a name ('api', 'worker', 'redis', ...) to a root pid.
+    `roots` maps a name ('api', 'worker', 'redis', ...) to a root pid or a
+    list of them (several worker processes count as one 'worker').
     """
 
     def __init__(self, roots, interval=0.5):

@@ -185,11 +185,11 @@ class Project(System):
 
     name = "project"
 
-    def __init__(self, infra, label=None, worker_argv=None, extra_env=None, workers=1, **overrides):
+    def __init__(self, infra, label=None, worker_argv=None, extra_env=None, **overrides):
         super().__init__(infra, label)
-        self.workers = workers
         self.extra_env = extra_env or {}
         self.config = infra.config.with_changes(**overrides)
+        self.workers = self.config.worker_process_count
         self.overrides = overrides
         self.worker_argv = worker_argv
         self.queue = self.config.delivery_queue
@@ -219,10 +219,9 @@ class Project(System):
         db["contact_books"].replace_one({"_id": user}, {"_id": user, "contacts": contacts}, upsert=True)
 
     def roots(self):
-        """Root pids of the process trees to account for."""
+        """Root pids of the process trees to account for; every worker process as 'worker'."""
         roots = super().roots()
-        for n in range(2, self.workers + 1):
-            roots[f"worker{n}"] = self.pid(f"worker{n}")
+        roots["worker"] = [self.pid(f"worker{n}") for n in ("", *range(2, self.workers + 1))]
         return roots
 
     def unpublished(self):

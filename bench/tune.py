@@ -8,7 +8,6 @@ the worker's command line, never the product's code.
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
@@ -23,41 +22,24 @@ from bench.systems import Infra
 RESULTS = Path(__file__).parent / "results"
 
 
-def _argv(drop=(), add=(), app=None):
+def _argv(add=()):
     def change(argv):
-        """The worker's command line, changed."""
-        argv = [a for a in argv if a not in drop]
-        if app is not None:
-            argv[argv.index("-A") + 1] = app
+        """The worker's command line, with more options."""
         return argv + list(add)
     return change
 
 
-HIREDIS = os.environ.get("BENCH_HIREDIS_PATH", "/tmp/hiredis-site")
-NO_EVENTS = _argv(drop=("-E",), add=("--without-gossip", "--without-heartbeat"), app="bench.noevents")
 VARIANTS = {
     "default": {},
-    "no-events": {"worker_argv": NO_EVENTS},
-    "no-events+warning-logs": {"worker_argv": NO_EVENTS, "log_level": "WARNING"},
+    "events-on": {"worker_events": True},
+    "1-process": {"worker_processes": 1},
+    "1-process-events-on": {"worker_processes": 1, "worker_events": True},
+    "threads-4": {"worker_concurrency": 4},
     "threads-8": {"worker_concurrency": 8},
     "threads-32": {"worker_concurrency": 32},
-    "threads-16-prefetch-16": {"worker_argv": _argv(add=("--prefetch-multiplier", "16"))},
-    "prefork-2": {"worker_pool": "prefork", "worker_concurrency": 2},
-    "prefork-4": {"worker_pool": "prefork", "worker_concurrency": 4},
-    "prefork-4-no-events": {"worker_pool": "prefork", "worker_concurrency": 4, "worker_argv": NO_EVENTS},
-    # hiredis (C RESP parser and command packer, picked up by redis-py when
-    # importable), from a folder outside the venv: pip install --target DIR hiredis
-    "hiredis": {"extra_env": {"PYTHONPATH": HIREDIS}},
-    "hiredis+no-events": {"extra_env": {"PYTHONPATH": HIREDIS}, "worker_argv": NO_EVENTS},
-    "threads-16-all": {"extra_env": {"PYTHONPATH": HIREDIS}, "log_level": "WARNING",
-                       "worker_argv": _argv(drop=("-E",), add=("--without-gossip", "--without-heartbeat",
-                                                              "--prefetch-multiplier", "16"),
-                                            app="bench.noevents")},
-    "2-workers-threads-8-no-events": {"workers": 2, "worker_concurrency": 8, "worker_argv": NO_EVENTS},
-    "2-workers-threads-8-all": {"workers": 2, "worker_concurrency": 8, "worker_argv": NO_EVENTS,
-                                "log_level": "WARNING", "extra_env": {"PYTHONPATH": HIREDIS}},
-    "prefork-4-all": {"extra_env": {"PYTHONPATH": HIREDIS}, "log_level": "WARNING",
-                      "worker_pool": "prefork", "worker_concurrency": 4, "worker_argv": NO_EVENTS},
+    "prefetch-16": {"worker_argv": _argv(add=("--prefetch-multiplier", "16"))},
+    "warning-logs": {"log_level": "WARNING"},
+    "prefork-4": {"worker_pool": "prefork", "worker_concurrency": 4, "worker_processes": 1},
 }
 
 
@@ -69,7 +51,7 @@ def _workers(trial, figure):
 def main(argv=None):
     """Run target 1 for each variant and the baseline; print a table."""
     parser = argparse.ArgumentParser(prog="python -m bench.tune", description=__doc__)
-    parser.add_argument("variants", nargs="*", default=[v for v in VARIANTS if "hiredis" not in v],
+    parser.add_argument("variants", nargs="*", default=list(VARIANTS),
                         help=f"from: {', '.join(VARIANTS)}")
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--sends", type=int, default=200, help="send requests per trial (x 20 deliveries)")

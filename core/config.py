@@ -46,6 +46,9 @@ class Config:
     outbox_grace: float = 10.0
     worker_pool: str = "threads"
     worker_concurrency: int = 16
+    # Worker processes the local stack starts (0 = one per CPU core).
+    worker_processes: int = 0
+    worker_events: bool = False
     store_timeout: float = 1.0
     log_level: str = "INFO"
     cli_server: str = ""
@@ -110,6 +113,11 @@ class Config:
     def with_changes(self, **changes):
         """A copy of these settings with some values replaced."""
         return replace(self, **changes)
+
+    @property
+    def worker_process_count(self) -> int:
+        """How many worker processes the local stack starts."""
+        return self.worker_processes or os.cpu_count() or 1
 
     @property
     def data_path(self) -> Path:

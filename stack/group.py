@@ -16,7 +16,7 @@ class Stack:
         if unknown:
             raise ValueError(f"unknown stack parts {unknown}; known: {', '.join(ORDER)}")
         self.config = config
-        self.names = sorted(set(names), key=ORDER.index)
+        self.names = _with_worker_processes(sorted(set(names), key=ORDER.index), config)
         self.memory_mongo = memory_mongo
         self.echo = echo
         self._processes = {}
@@ -108,3 +108,12 @@ class Stack:
             return self._processes[name]
         except KeyError:
             raise KeyError(f"{name!r} was never started in this stack") from None
+
+
+def _with_worker_processes(names, config):
+    """names, with 'worker' followed by 'worker2' ... up to the configured process count."""
+    if "worker" not in names:
+        return names
+    at = names.index("worker") + 1
+    more = [f"worker{n}" for n in range(2, config.worker_process_count + 1)]
+    return names[:at] + more + names[at:]

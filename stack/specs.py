@@ -120,7 +120,7 @@ def spec_for(config, name, memory_mongo=False):
     if match:
         number = match.group(1) or "1"
         return ProcessSpec(
-            argv=[*celery, "worker", "--loglevel", "INFO", "-E", "--without-mingle",
+            argv=[*celery, "worker", "--loglevel", "INFO", "--without-mingle",
                   "--hostname", f"worker{number}@%h"],
             # Celery logs "<hostname> ready." once it consumes.
             ready=probes.log_says(" ready."),

@@ -37,6 +37,8 @@ def stack_config(data_dir, **overrides):
         "data_dir": str(data_dir),
         # The original API's tests send no token; token mode is asked for where tested.
         "auth_mode": "none",
+        # One worker process unless a test starts more: the tests share 2 cores.
+        "worker_processes": 1,
         **FAST,
         **UNLIMITED,
         **overrides,

@@ -16,6 +16,7 @@ def create_celery(config: Config) -> Celery:
     app = Celery("dispatcher", set_as_current=False)
     app.conf.update(
         broker_url=config.redis_url,
+        broker_transport=_transport_for(config.redis_url),
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=config.store_timeout,
         broker_transport_options={
@@ -35,7 +36,9 @@ def create_celery(config: Config) -> Celery:
         task_create_missing_queues=True,
         worker_pool=config.worker_pool,
         worker_concurrency=config.worker_concurrency,
-        worker_send_task_events=True,
+        # Task events cost a worker a tenth of its CPU per delivery; Flower
+        # turns them on in every worker while it watches.
+        worker_send_task_events=config.worker_events,
         worker_hijack_root_logger=False,
         timezone="UTC",
         enable_utc=True,
@@ -43,6 +46,11 @@ def create_celery(config: Config) -> Celery:
     )
     app.dispatcher_config = config
     return app
+
+
+def _transport_for(broker_url):
+    """Our client-reusing Redis transport for plain redis:// URLs; kombu's own otherwise."""
+    return "workers.broker:Transport" if broker_url.startswith("redis://") else None
 
 
 app = create_celery(Config.from_env())

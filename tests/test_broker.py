@@ -1,0 +1,66 @@
+"""The worker's Redis transport (workers/broker.py): batched taking and acknowledging of tasks.
+
+A worker takes queued tasks in batches and acknowledges them a loop turn
+later; what it holds must stay recoverable, and what it finished must leave
+the broker's unacknowledged set.
+"""
+
+import signal
+import time
+from collections import Counter
+
+import redis
+
+from apiclient import add_contact, received, send, set_faults
+from helpers import wait_until
+
+UNACKED = "unacked"
+COUNT = 40
+
+
+def broker_state(stack):
+    client = redis.Redis.from_url(stack.config.redis_url)
+    try:
+        return {"queued": client.llen(stack.config.delivery_queue), "unacked": client.hlen(UNACKED)}
+    finally:
+        client.close()
+
+
+def send_to_many(stack, count):
+    names = [f"c{i:02d}" for i in range(count)]
+    for name in names:
+        add_contact(stack, "test", name, telegram=name)
+    assert send(stack, "test", names, "hello").status_code == 200
+    return names
+
+
+def test_a_killed_worker_holding_a_batch_loses_none_of_it(make_stack):
+    # Two threads, so the worker holds far more tasks than it is sending.
+    stack = make_stack(worker_concurrency=2, visibility_timeout=5, restore_interval=1,
+                       http_read_timeout=4)
+    set_faults(stack, latency_ms=2500)
+    names = send_to_many(stack, COUNT)
+    held = wait_until(lambda: (s := broker_state(stack))["unacked"] > 2 and s, timeout=10,
+                      message="worker holds a batch")
+    assert held["queued"] + held["unacked"] == COUNT
+
+    stack.kill("worker", signal.SIGKILL)
+    in_flight = {r["key"] for r in received(stack)}
+    set_faults(stack, latency_ms=0)
+    stack.start("worker")
+
+    wait_until(lambda: len({r["key"] for r in received(stack)}) == COUNT, timeout=60,
+               message="every delivery sent")
+    time.sleep(1)
+    counts = Counter(r["key"] for r in received(stack))
+    assert sorted({r["to"] for r in received(stack)}) == sorted(names)
+    # Only what reached the gateway before the kill may have gone twice.
+    assert {key for key, n in counts.items() if n > 1} <= in_flight
+    assert all(n <= 2 for n in counts.values())
+
+
+def test_finished_tasks_leave_the_unacknowledged_set(stack):
+    send_to_many(stack, COUNT)
+    wait_until(lambda: len(received(stack)) == COUNT, timeout=30, message="every delivery sent")
+    wait_until(lambda: broker_state(stack) == {"queued": 0, "unacked": 0}, timeout=5,
+               message="broker empty")

@@ -1,0 +1,62 @@
+"""Flower on the local stack: every worker process listed, deliveries shown as tasks.
+
+Workers send no task events of their own (they cost CPU on every delivery);
+Flower turns them on in each worker while it runs.
+"""
+
+import os
+import time
+
+import pytest
+import requests
+
+from apiclient import add_contact, received, send
+from conftest import SERVICES
+from core.config import Config
+from helpers import wait_until
+from stack import Stack
+
+
+@pytest.fixture
+def flower_stack(make_stack, monkeypatch):
+    # Flower's JSON API answers only with auth or this switch.
+    monkeypatch.setenv("FLOWER_UNAUTHENTICATED_API", "true")
+    return make_stack([*SERVICES, "flower"], worker_processes=2)
+
+
+def flower(stack, path):
+    reply = requests.get(stack.flower_url + path, timeout=10)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_stack_starts_the_configured_number_of_worker_processes(make_stack):
+    stack = make_stack(["redis", "worker", "scheduler"], worker_processes=3)
+    assert [p.name for p in stack.processes] == ["redis", "worker", "worker2", "worker3", "scheduler"]
+    assert len({p.pid for p in stack.processes}) == 5
+
+
+def test_the_default_is_one_worker_process_per_cpu():
+    names = Stack(Config(), ["worker", "scheduler"]).names
+    assert names == ["worker", *(f"worker{n}" for n in range(2, os.cpu_count() + 1)), "scheduler"]
+
+
+def test_flower_lists_both_workers_and_shows_deliveries_as_tasks(flower_stack):
+    stack = flower_stack
+    workers = wait_until(lambda: flower(stack, "/api/workers?refresh=1"), 20, interval=0.5,
+                         message="Flower sees workers")
+    assert sorted(name.split("@")[0] for name in workers) == ["worker1", "worker2"]
+
+    add_contact(stack, "alice", "Artem", telegram="@artem")
+    # Flower switches task events on every few seconds: send until one shows.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert send(stack, "alice", ["Artem"], "hello").status_code == 200
+        time.sleep(1.5)
+        tasks = flower(stack, "/api/tasks").values()
+        done = [t for t in tasks if t["name"] == "workers.deliver" and t["state"] == "SUCCESS"]
+        if done:
+            break
+    assert done, "Flower showed no delivery task"
+    assert {t["worker"].split("@")[0] for t in done} <= {"worker1", "worker2"}
+    assert len(received(stack, "telegram")) >= len(done)

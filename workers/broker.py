@@ -1,0 +1,173 @@
+"""Kombu's Redis transport, with fewer round trips per task message.
+
+The stock transport spends, per message a worker consumes: a BRPOP and an
+event-loop cycle to fetch it, a pipeline to record it as unacknowledged, a
+pipeline to acknowledge it, and a new ``redis.Redis`` object for each of
+those commands. Together they were half of a worker's CPU per delivery. Here:
+
+- commands share one Redis client per channel;
+- after a BRPOP hands over one message, one script takes up to the prefetch
+  room more from the same list *and* records them as unacknowledged, in one
+  atomic step (no moment where a message is in neither place);
+- acknowledgements made during one turn of the worker's event loop are
+  removed from the unacknowledged set together, at the start of the next.
+
+What a killed worker held comes back exactly as with the stock transport:
+its messages are still in the unacknowledged set and return to the queue
+after the visibility timeout. An acknowledgement lost with the process (at
+most one loop turn's) brings a finished task back once; the delivery's claim
+then skips it, as it skips any repeat.
+"""
+
+import logging
+import time
+from collections import deque
+from contextlib import contextmanager
+from queue import Empty
+
+from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
+from kombu.utils.encoding import bytes_to_str
+from kombu.utils.json import loads
+from redis.exceptions import RedisError
+
+log = logging.getLogger("workers.broker")
+
+# Most messages one script call takes after a BRPOP.
+BATCH = 32
+
+# KEYS: queue list, unacked hash, unacked index. ARGV: now, count. Pops up to
+# count messages and records each as kombu's QoS.append would:
+# unacked[tag] = [message, exchange, routing_key], index[tag] = now.
+POP_AND_RECORD = """
+local items = redis.call('RPOP', KEYS[1], ARGV[2])
+if not items then return {} end
+for _, item in ipairs(items) do
+    local properties = cjson.decode(item)['properties']
+    local info = properties['delivery_info'] or {}
+    local tag = properties['delivery_tag']
+    redis.call('HSET', KEYS[2], tag, '[' .. item .. ',' .. cjson.encode(info['exchange'] or '')
+        .. ',' .. cjson.encode(info['routing_key'] or '') .. ']')
+    redis.call('ZADD', KEYS[3], ARGV[1], tag)
+end
+return items
+"""
+
+
+class QoS(kombu_redis.QoS):
+    """Unacknowledged-message bookkeeping that knows pre-recorded messages and defers acks."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._recorded = set()
+        self._acked = deque()
+
+    def recorded(self, delivery_tag):
+        """Note a message the pop script already recorded as unacknowledged."""
+        self._recorded.add(delivery_tag)
+
+    def append(self, message, delivery_tag):
+        if delivery_tag in self._recorded:
+            self._recorded.discard(delivery_tag)
+            virtual.QoS.append(self, message, delivery_tag)
+        else:
+            super().append(message, delivery_tag)
+
+    def ack(self, delivery_tag):
+        if not self.channel.connection.defer_acks:
+            super().ack(delivery_tag)
+            return
+        self._acked.append(delivery_tag)
+        virtual.QoS.ack(self, delivery_tag)
+
+    def flush_acks(self):
+        """Remove every deferred acknowledgement's message from the unacknowledged set."""
+        tags = []
+        while self._acked:
+            tags.append(self._acked.popleft())
+        if not tags:
+            return
+        try:
+            with self.channel.conn_or_acquire() as client:
+                client.pipeline().zrem(self.unacked_index_key, *tags).hdel(self.unacked_key, *tags).execute()
+        except RedisError as exc:
+            # As a lost ack would: the messages come back after the
+            # visibility timeout, and their deliveries' claims skip them.
+            log.warning("acknowledgements not recorded (%d): %s", len(tags), exc)
+
+
+class Channel(kombu_redis.Channel):
+    """A Redis channel: one command client, batched consumption and acknowledgement."""
+
+    QoS = QoS
+    _command_client = None
+    _pop_and_record = None
+
+    def _commands(self):
+        # The pool is replaced after a fork or a disconnect; follow it.
+        pool = self.pool
+        if self._command_client is None or self._command_client.connection_pool is not pool:
+            self._command_client = self._create_client()
+            self._pop_and_record = self._command_client.register_script(POP_AND_RECORD)
+        return self._command_client
+
+    @contextmanager
+    def conn_or_acquire(self, client=None):
+        yield client if client is not None else self._commands()
+
+    def _brpop_read(self, **options):
+        # kombu's own, plus the batch taken after the first message.
+        try:
+            try:
+                key_item = self.client.parse_response(self.client.connection, "BRPOP", **options)
+            except self.connection_errors:
+                self.client.connection.disconnect()
+                raise
+            if not key_item:
+                raise Empty()
+            key, item = key_item
+            queue = bytes_to_str(key).rsplit(self.sep, 1)[0]
+            self._queue_cycle.rotate(queue)
+            self.connection._deliver(loads(bytes_to_str(item)), queue)
+            self._deliver_more(key, queue)
+            return True
+        finally:
+            self._in_poll = None
+            self._flush_brpop_reauth()
+
+    def _deliver_more(self, key, queue):
+        room = self.qos.can_consume_max_estimate()
+        count = BATCH if room is None else min(room, BATCH)
+        if count <= 0:
+            return
+        client = self._commands()
+        items = self._pop_and_record(
+            keys=[key, self.unacked_key, self.unacked_index_key], args=[time.time(), count], client=client
+        )
+        for item in items:
+            payload = loads(bytes_to_str(item))
+            self.qos.recorded(payload["properties"]["delivery_tag"])
+            self.connection._deliver(payload, queue)
+
+    def close(self):
+        if self._qos is not None:
+            self._qos.flush_acks()
+        super().close()
+
+
+class Transport(kombu_redis.Transport):
+    """The Redis transport with the channel above."""
+
+    Channel = Channel
+    # Acks wait for the next loop turn only where there is a loop to turn.
+    defer_acks = False
+
+    def register_with_event_loop(self, connection, loop):
+        super().register_with_event_loop(connection, loop)
+        self.defer_acks = True
+        loop.on_tick.add(self._flush_acks)
+
+    def _flush_acks(self):
+        for channel in self.channels:
+            if channel._qos is not None:
+                channel._qos.flush_acks()
