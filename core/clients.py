@@ -3,7 +3,6 @@
 import os
 import threading
 
-import pymongo
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -47,6 +46,10 @@ def redis_client(config) -> redis.Redis:
 
 def mongo_database(config):
     """This process's handle on the service's MongoDB database."""
+    # Imported here: workers never use MongoDB, and pymongo would cost each
+    # worker process 6 MiB.
+    import pymongo
+
     timeout_ms = int(config.store_timeout * 1000)
     client = _cached(
         ("mongo", config.mongo_url, timeout_ms),

@@ -49,6 +49,8 @@ class Config:
     # Worker processes the local stack starts (0 = one per CPU core).
     worker_processes: int = 0
     worker_events: bool = False
+    # Added to a worker process's nice value (lower CPU priority than the API).
+    worker_nice: int = 5
     store_timeout: float = 1.0
     log_level: str = "INFO"
     cli_server: str = ""

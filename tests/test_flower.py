@@ -4,7 +4,6 @@ Workers send no task events of their own (they cost CPU on every delivery);
 Flower turns them on in each worker while it runs.
 """
 
-import os
 import time
 
 import pytest
@@ -12,9 +11,7 @@ import requests
 
 from apiclient import add_contact, received, send
 from conftest import SERVICES
-from core.config import Config
 from helpers import wait_until
-from stack import Stack
 
 
 @pytest.fixture
@@ -28,17 +25,6 @@ def flower(stack, path):
     reply = requests.get(stack.flower_url + path, timeout=10)
     assert reply.status_code == 200, reply.text
     return reply.json()
-
-
-def test_stack_starts_the_configured_number_of_worker_processes(make_stack):
-    stack = make_stack(["redis", "worker", "scheduler"], worker_processes=3)
-    assert [p.name for p in stack.processes] == ["redis", "worker", "worker2", "worker3", "scheduler"]
-    assert len({p.pid for p in stack.processes}) == 5
-
-
-def test_the_default_is_one_worker_process_per_cpu():
-    names = Stack(Config(), ["worker", "scheduler"]).names
-    assert names == ["worker", *(f"worker{n}" for n in range(2, os.cpu_count() + 1)), "scheduler"]
 
 
 def test_flower_lists_both_workers_and_shows_deliveries_as_tasks(flower_stack):

@@ -1,9 +1,10 @@
 """The Celery app, built from the service's settings."""
 
 import logging
+import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_init
 
 from core.config import Config
 from core.logs import setup_logging as setup_json_logging
@@ -63,3 +64,11 @@ def _json_logs(**_):
     # less than the delivery.* events each attempt logs.
     for name in ("celery.app.trace", "celery.worker.strategy"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@worker_init.connect
+def _yield_cpu_to_the_api(**_):
+    # Before the pool starts: its threads and processes inherit the priority.
+    # Where API and workers share cores, requests answer first and
+    # deliveries take the cycles left over.
+    os.nice(app.dispatcher_config.worker_nice)
