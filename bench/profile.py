@@ -62,7 +62,8 @@ def summarize(path, top=25):
     own, inclusive = collections.Counter(), collections.Counter()
     below = collections.defaultdict(collections.Counter)
     total = 0
-    for line in Path(path).read_text().splitlines():
+    # Split on newlines only: a frame's text may hold other line-break characters.
+    for line in Path(path).read_text().split("\n"):
         stack, _, count = line.rpartition(" ")
         if not stack:
             continue

@@ -32,6 +32,8 @@ def _argv(add=()):
 VARIANTS = {
     "default": {},
     "events-on": {"worker_events": True},
+    "nice-0": {"worker_nice": 0},
+    "nice-19": {"worker_nice": 19},
     "1-process": {"worker_processes": 1},
     "1-process-events-on": {"worker_processes": 1, "worker_events": True},
     "threads-4": {"worker_concurrency": 4},

@@ -13,35 +13,33 @@ import json
 import uuid
 from datetime import datetime, timezone
 
+# Headers that differ from task to task; the rest are the template's.
+_PER_TASK = ("id", "root_id", "argsrepr", "eta")
+
 
 class TaskPublisher:
     """Adds Celery protocol-2 messages for one task to a queue, through a pipeline."""
 
     def __init__(self, celery, task_name, queue):
         template = celery.amqp.as_task_v2("template", task_name, args=(), ignore_result=True)
-        self._headers = dict(template.headers)
-        self._embed = template.body[2]
+        shared = {k: v for k, v in template.headers.items() if k not in _PER_TASK}
+        # What every message shares, serialised once; each message puts its
+        # task's id, arguments, ETA and delivery tag in between.
+        self._headers = json.dumps(shared)[:-1]
+        self._body_tail = f", {{}}, {json.dumps(template.body[2])}]"
+        self._routing = json.dumps({"exchange": "", "routing_key": queue})
         self._queue = queue
 
     def add(self, pipe, task_id, args, eta=None):
         """Queue the LPUSH of one task message (ETA as epoch seconds, or None for now)."""
-        headers = dict(self._headers, id=task_id, root_id=task_id, argsrepr=repr(tuple(args)))
-        if eta is not None:
-            headers["eta"] = datetime.fromtimestamp(eta, timezone.utc).isoformat()
-        body = json.dumps([list(args), {}, self._embed]).encode()
-        pipe.lpush(self._queue, json.dumps({
-            "body": base64.b64encode(body).decode(),
-            "content-encoding": "utf-8",
-            "content-type": "application/json",
-            "headers": headers,
-            "properties": {
-                "correlation_id": task_id,
-                "reply_to": "",
-                "delivery_mode": 2,
-                "delivery_info": {"exchange": "", "routing_key": self._queue},
-                "priority": 0,
-                "body_encoding": "base64",
-                "delivery_tag": str(uuid.uuid4()),
-            },
-        }))
-
+        task = json.dumps(task_id)
+        body = base64.b64encode(f"[{json.dumps(list(args))}{self._body_tail}".encode()).decode()
+        eta_iso = "null" if eta is None else json.dumps(datetime.fromtimestamp(eta, timezone.utc).isoformat())
+        pipe.lpush(self._queue, (
+            f'{{"body": "{body}", "content-encoding": "utf-8", "content-type": "application/json", '
+            f'"headers": {self._headers}, "id": {task}, "root_id": {task}, '
+            f'"argsrepr": {json.dumps(repr(tuple(args)))}, "eta": {eta_iso}}}, '
+            f'"properties": {{"correlation_id": {task}, "reply_to": "", "delivery_mode": 2, '
+            f'"delivery_info": {self._routing}, "priority": 0, "body_encoding": "base64", '
+            f'"delivery_tag": "{uuid.uuid4()}"}}}}'
+        ))
