@@ -21,7 +21,7 @@ from core.config import Config
 from stack import Stack
 from stack import probes
 from stack.process import Process
-from stack.specs import SCRIPTS, ProcessSpec, spec_for
+from stack.specs import SCRIPTS, ProcessSpec, spec_for, worker_names
 
 READY_TIMEOUT = 60.0
 
@@ -189,7 +189,6 @@ class Project(System):
         super().__init__(infra, label)
         self.extra_env = extra_env or {}
         self.config = infra.config.with_changes(**overrides)
-        self.workers = self.config.worker_process_count
         self.overrides = overrides
         self.worker_argv = worker_argv
         self.queue = self.config.delivery_queue
@@ -199,7 +198,7 @@ class Project(System):
 
     def specs(self):
         """Process specs of this system's application parts, in start order."""
-        names = ["api", "worker", *(f"worker{n}" for n in range(2, self.workers + 1)), "scheduler"]
+        names = ["api", *worker_names(self.config), "scheduler"]
         specs = [spec_for(self.config, n) for n in names]
         if self.worker_argv is not None:
             specs = [dataclasses.replace(s, argv=self.worker_argv(s.argv)) if "worker" in s.name else s
@@ -221,7 +220,7 @@ class Project(System):
     def roots(self):
         """Root pids of the process trees to account for; every worker process as 'worker'."""
         roots = super().roots()
-        roots["worker"] = [self.pid(f"worker{n}") for n in ("", *range(2, self.workers + 1))]
+        roots["worker"] = [self.pid(name) for name in worker_names(self.config)]
         return roots
 
     def unpublished(self):

@@ -22,13 +22,6 @@ from bench.systems import Infra
 RESULTS = Path(__file__).parent / "results"
 
 
-def _argv(add=()):
-    def change(argv):
-        """The worker's command line, with more options."""
-        return argv + list(add)
-    return change
-
-
 VARIANTS = {
     "default": {},
     "events-on": {"worker_events": True},
@@ -39,7 +32,7 @@ VARIANTS = {
     "threads-4": {"worker_concurrency": 4},
     "threads-8": {"worker_concurrency": 8},
     "threads-32": {"worker_concurrency": 32},
-    "prefetch-16": {"worker_argv": _argv(add=("--prefetch-multiplier", "16"))},
+    "prefetch-16": {"worker_argv": lambda argv: [*argv, "--prefetch-multiplier", "16"]},
     "warning-logs": {"log_level": "WARNING"},
     "prefork-4": {"worker_pool": "prefork", "worker_concurrency": 4, "worker_processes": 1},
 }

@@ -48,6 +48,7 @@ class Config:
     worker_concurrency: int = 16
     # Worker processes the local stack starts (0 = one per CPU core).
     worker_processes: int = 0
+    # Celery task events; Flower turns them on while it runs.
     worker_events: bool = False
     # Added to a worker process's nice value (lower CPU priority than the API).
     worker_nice: int = 5

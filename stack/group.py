@@ -3,7 +3,7 @@
 import signal
 
 from stack.process import Process, StartError
-from stack.specs import ORDER, spec_for
+from stack.specs import ORDER, spec_for, worker_names
 
 READY_TIMEOUT = 30.0
 
@@ -111,9 +111,8 @@ class Stack:
 
 
 def _with_worker_processes(names, config):
-    """names, with 'worker' followed by 'worker2' ... up to the configured process count."""
+    """names, with 'worker' standing for every worker process the settings ask for."""
     if "worker" not in names:
         return names
-    at = names.index("worker") + 1
-    more = [f"worker{n}" for n in range(2, config.worker_process_count + 1)]
-    return names[:at] + more + names[at:]
+    at = names.index("worker")
+    return names[:at] + worker_names(config) + names[at + 1:]

@@ -34,6 +34,11 @@ class ProcessSpec:
     dirs: tuple = ()
 
 
+def worker_names(config):
+    """The worker processes these settings ask for: 'worker', 'worker2', ..."""
+    return ["worker", *(f"worker{n}" for n in range(2, config.worker_process_count + 1))]
+
+
 def spec_for(config, name, memory_mongo=False):
     """The spec of the process called name ('redis', 'worker2', ...) for these settings."""
     data = config.data_path

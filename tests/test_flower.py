@@ -4,8 +4,6 @@ Workers send no task events of their own (they cost CPU on every delivery);
 Flower turns them on in each worker while it runs.
 """
 
-import time
-
 import pytest
 import requests
 
@@ -34,15 +32,12 @@ def test_flower_lists_both_workers_and_shows_deliveries_as_tasks(flower_stack):
     assert sorted(name.split("@")[0] for name in workers) == ["worker1", "worker2"]
 
     add_contact(stack, "alice", "Artem", telegram="@artem")
-    # Flower switches task events on every few seconds: send until one shows.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def delivery_tasks():
+        # Flower switches task events on every few seconds: send until one shows.
         assert send(stack, "alice", ["Artem"], "hello").status_code == 200
-        time.sleep(1.5)
         tasks = flower(stack, "/api/tasks").values()
-        done = [t for t in tasks if t["name"] == "workers.deliver" and t["state"] == "SUCCESS"]
-        if done:
-            break
-    assert done, "Flower showed no delivery task"
+        return [t for t in tasks if t["name"] == "workers.deliver" and t["state"] == "SUCCESS"]
+
+    done = wait_until(delivery_tasks, 30, interval=1.5, message="Flower shows a delivery task")
     assert {t["worker"].split("@")[0] for t in done} <= {"worker1", "worker2"}
     assert len(received(stack, "telegram")) >= len(done)

@@ -10,7 +10,7 @@ those commands. Together they were half of a worker's CPU per delivery. Here:
   room more from the same list *and* records them as unacknowledged, in one
   atomic step (no moment where a message is in neither place);
 - acknowledgements made during one turn of the worker's event loop are
-  removed from the unacknowledged set together, at the start of the next.
+  removed from the unacknowledged set together, before the loop next waits.
 
 What a killed worker held comes back exactly as with the stock transport:
 its messages are still in the unacknowledged set and return to the queue
