@@ -23,5 +23,6 @@ RUN useradd --system --no-create-home dispatcher
 USER dispatcher
 
 EXPOSE 8080
-CMD ["gunicorn", "--bind", "0.0.0.0:8080", "--workers", "2", "--threads", "8", \
-     "--worker-class", "gthread", "--access-logfile", "-", "api:create_app()"]
+CMD ["gunicorn", "--config", "python:api.gunicorn_conf", "--bind", "0.0.0.0:8080", \
+     "--workers", "2", "--threads", "8", "--worker-class", "gthread", "--access-logfile", "-", \
+     "api:create_app()"]

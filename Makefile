@@ -7,7 +7,7 @@ STAMP := $(VENV)/.requirements-installed
 # Install a Debian package when its command is missing: $(call need,COMMAND,PACKAGE)
 need = command -v $(1) >/dev/null || { apt-get update -qq && apt-get install -y -qq $(2); }
 
-.PHONY: install run test bench
+.PHONY: install run test bench soak
 
 install: $(STAMP)
 
@@ -32,3 +32,12 @@ bench: install
 	@$(call need,redis-server,redis-server)
 	@$(call need,wrk,wrk)
 	$(PYTHON) -m bench $(BENCH_ARGS)
+
+# A chaos soak (soak/, RELIABILITY.md): the whole stack at its defaults, sends
+# for SOAK_S seconds while parts are SIGKILLed at random, then every accepted
+# delivery accounted for; exits 1 on a missing, early or unexplained duplicate
+# one. SOAK_ARGS for more options (`$(PYTHON) -m soak --help`).
+SOAK_S ?= 600
+soak: install
+	@$(call need,redis-server,redis-server)
+	$(PYTHON) -m soak --seconds $(SOAK_S) $(SOAK_ARGS)

@@ -6,7 +6,6 @@ from api.errors import ApiError
 from api.services import services
 
 TOKEN_MODE = "token"
-AUTH_MODES = (TOKEN_MODE, "none")
 
 
 def _bearer_token():

@@ -5,13 +5,15 @@ from http import HTTPStatus
 from flask import request
 from kombu.exceptions import OperationalError
 from marshmallow import ValidationError
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, ExecutionTimeout
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
 STORE_ERRORS = {
     ConnectionFailure: "mongo",
+    # A MongoDB operation out of time (timeoutMS) before it could be sent, or on the server.
+    ExecutionTimeout: "mongo",
     RedisConnectionError: "redis",
     RedisTimeoutError: "redis",
     OperationalError: "redis",

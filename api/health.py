@@ -13,17 +13,29 @@ def healthz():
     return {"status": "ok"}
 
 
+# Redis above this share of its maxmemory is near refusing writes.
+MEMORY_WARNING = 0.9
+
+
 @bp.get("/readyz")
 def readyz():
-    """MongoDB and Redis both answer."""
+    """MongoDB and Redis both answer; degraded (still ready) when Redis is nearly full."""
     svc = services()
     checks = {}
-    for name, probe in (("mongo", lambda: svc.mongo.command("ping")),
-                        ("redis", svc.redis.ping)):
+    for name, probe in (("mongo", lambda: svc.mongo.command("ping") and "ok"),
+                        ("redis", lambda: _redis_memory(svc.metrics.memory()))):
         try:
-            probe()
-            checks[name] = "ok"
+            checks[name] = probe()
         except Exception as exc:  # any failure means not ready; say which
             checks[name] = f"unavailable: {type(exc).__name__}"
-    ready = all(v == "ok" for v in checks.values())
-    return {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
+    if any(v.startswith("unavailable") for v in checks.values()):
+        return {"status": "unavailable", "checks": checks}, 503
+    status = "ok" if all(v == "ok" for v in checks.values()) else "degraded"
+    return {"status": status, "checks": checks}, 200
+
+
+def _redis_memory(memory):
+    used, limit = memory
+    if limit and used > MEMORY_WARNING * limit:
+        return f"degraded: memory {used / limit:.0%} of maxmemory"
+    return "ok"

@@ -7,11 +7,10 @@ from flask import Blueprint, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
                                     HistogramMetricFamily)
-from redis.exceptions import RedisError
 
 from api.services import services
 from core.logs import log_event
-from core.metrics import LATENCY_BUCKETS
+from core.metrics import LATENCY_BUCKETS, RequestTally
 
 bp = Blueprint("metrics", __name__)
 log = logging.getLogger("api.requests")
@@ -39,12 +38,18 @@ class StoredMetrics:
             deliveries.add_metric(labels, value)
         yield deliveries
         yield _latency(stored["delivery_latency"])
-        depth = GaugeMetricFamily("dispatcher_queue_depth",
-                                  "Deliveries waiting: in the broker's queue, in the schedule.",
-                                  labels=["queue"])
+        depth = GaugeMetricFamily(
+            "dispatcher_queue_depth",
+            "Tasks waiting in the broker's queue; deliveries not finished (the schedule).",
+            labels=["queue"])
         for queue, value in stored["queue_depth"].items():
             depth.add_metric([queue], value)
         yield depth
+        memory = stored["redis_memory"]
+        yield GaugeMetricFamily("dispatcher_redis_memory_used_bytes",
+                                "Memory Redis uses.", value=memory["used"])
+        yield GaugeMetricFamily("dispatcher_redis_memory_limit_bytes",
+                                "Redis's maxmemory (0: no limit).", value=memory["limit"])
 
 
 def _latency(stored):
@@ -78,12 +83,18 @@ def _log_and_count(response):
     ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)
     log_event(log, "request", method=request.method, path=request.path,
               status=response.status_code, ms=ms, user=g.get("user"))
-    try:
-        services().metrics.count_request(method, route, response.status_code)
-    except RedisError as exc:
-        # A request's answer matters more than its count.
-        log_event(log, "metrics.unavailable", level=logging.WARNING, error=str(exc))
+    _request_tally().add(method, route, response.status_code)
     return response
+
+
+def _request_tally():
+    # Made on the first request, in the process that serves it: its client
+    # and flushing thread must not be those of a master that forks.
+    extensions = current_app.extensions
+    if "request_tally" not in extensions:
+        svc = services()
+        extensions.setdefault("request_tally", RequestTally(svc.redis, svc.keys))
+    return extensions["request_tally"]
 
 
 def init_app(app):

@@ -5,7 +5,7 @@ import time
 from api.errors import ApiError
 from core.config import MESSENGERS
 from core.messages import new_message
-from workers.dispatch import Job
+from core.dispatch import Job
 
 
 def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS,
@@ -38,10 +38,10 @@ def resend_failed(svc, user, delivery_ids) -> list:
     """Send failed deliveries again, those in the user's failed store; the ids handed back."""
     owned = set(svc.failed.ids_for(user))
     now = time.time()
-    score = svc.dispatcher.hand_over_time(now, now)
+    moment = svc.dispatcher.schedule.moment(now, now)
     jobs = []
     for delivery_id in dict.fromkeys(delivery_ids):
-        ticket = delivery_id in owned and svc.deliveries.resend(delivery_id, user, now, score)
+        ticket = delivery_id in owned and svc.deliveries.resend(delivery_id, user, now, moment)
         if ticket:
             jobs.append(Job(delivery_id, ticket, now))
     svc.dispatcher.publish(jobs)

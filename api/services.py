@@ -7,14 +7,12 @@ from flask import current_app
 from core.clients import mongo_database, redis_client
 from core.contacts import ContactBook
 from core.deliveries import DeliveryStore
+from core.dispatch import Dispatcher
 from core.failed import FailedStore
 from core.idempotency import IdempotencyStore
 from core.keys import Keys
 from core.metrics import Metrics
-from core.schedule import Schedule
 from core.users import UserStore
-from workers.celery_app import create_celery
-from workers.dispatch import Dispatcher
 
 
 class Services:
@@ -26,8 +24,8 @@ class Services:
 
     @cached_property
     def redis(self):
-        """This process's Redis client."""
-        return redis_client(self.config)
+        """This process's Redis client, which sends nothing to a server it finds hung."""
+        return redis_client(self.config, ping_first=True)
 
     @cached_property
     def mongo(self):
@@ -42,7 +40,7 @@ class Services:
     @cached_property
     def deliveries(self) -> DeliveryStore:
         """Messages and delivery status."""
-        return DeliveryStore(self.redis, self.keys)
+        return DeliveryStore.from_config(self.redis, self.keys, self.config)
 
     @cached_property
     def failed(self) -> FailedStore:
@@ -67,8 +65,7 @@ class Services:
     @cached_property
     def dispatcher(self) -> Dispatcher:
         """Records deliveries and hands them to Celery."""
-        celery = create_celery(self.config)
-        return Dispatcher(self.config, self.redis, celery, Schedule(self.redis, self.keys))
+        return Dispatcher(self.config, self.redis, self.keys)
 
 
 def services() -> Services:

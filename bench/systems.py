@@ -224,8 +224,18 @@ class Project(System):
         return roots
 
     def unpublished(self):
-        """Deliveries recorded but not handed to the broker (the project's schedule)."""
-        return self.redis.zcard(f"{self.config.redis_prefix}schedule")
+        """Deliveries recorded but not handed to the broker: schedule entries set for publishing."""
+        # An unpublished delivery's moment is the horizon before its due time;
+        # a published one's is its due time (plus grace) or its claim's lease.
+        prefix = self.config.redis_prefix
+        entries = self.redis.zrange(f"{prefix}schedule", 0, -1, withscores=True)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for member, _ in entries:
+                pipe.hget(f"{prefix}dlv:{member.decode().rsplit('|', 1)[0]}", "due")
+            dues = pipe.execute()
+        horizon = self.config.schedule_horizon
+        return sum(1 for (_, score), due in zip(entries, dues)
+                   if due is not None and score <= float(due) - horizon + 0.5)
 
 
 class Baseline(System):

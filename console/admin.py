@@ -3,7 +3,7 @@
 import click
 
 from console.output import echo_table, emit, json_option, note
-from core.config import Config
+from console.session import service_settings
 
 
 @click.group()
@@ -101,7 +101,7 @@ def _run(action):
     from core.users import UnknownUser, UserExists, UserStore
 
     try:
-        return action(UserStore(mongo_database(Config.from_env())))
+        return action(UserStore(mongo_database(service_settings())))
     except (UnknownUser, UserExists) as exc:
         raise click.ClickException(str(exc)) from exc
     except PyMongoError as exc:

@@ -9,9 +9,8 @@ import click
 
 from console.client import ApiClient, path_of
 from console.when import duration
+from core.statuses import FINAL, STATUSES
 
-STATUSES = ("scheduled", "queued", "sending", "retrying", "sent", "failed", "cancelled")
-FINAL = frozenset(("sent", "failed", "cancelled"))
 POLL_INTERVAL = 0.5
 
 

@@ -5,14 +5,17 @@ from datetime import datetime
 
 import click
 
+from core import statuses
+
 STATUS_COLOURS = {
-    "sent": "green",
-    "failed": "red",
-    "cancelled": "yellow",
-    "retrying": "yellow",
-    "sending": "cyan",
-    "queued": "cyan",
-    "scheduled": "blue",
+    statuses.SENT: "green",
+    statuses.FAILED: "red",
+    statuses.CANCELLED: "yellow",
+    statuses.RETRYING: "yellow",
+    statuses.SENDING: "cyan",
+    statuses.QUEUED: "cyan",
+    statuses.SCHEDULED: "blue",
+    # A message's summary, beside its deliveries' statuses (api/v1/views.py).
     "partial": "yellow",
 }
 NONE = "-"

@@ -7,7 +7,7 @@ import click
 
 from console import userconfig
 from console.client import DEFAULT_TIMEOUT, ApiClient
-from core.config import Config
+from core.config import Config, ConfigError
 
 
 class Session:
@@ -32,7 +32,7 @@ class Session:
     @cached_property
     def server(self) -> str:
         """The API's base URL."""
-        return self._server or self.saved.get("server") or Config.from_env().cli_server
+        return self._server or self.saved.get("server") or service_settings().cli_server
 
     @cached_property
     def token(self) -> str | None:
@@ -55,6 +55,14 @@ class Session:
     def _write(self, data: dict) -> None:
         userconfig.save(self.config_path, data)
         self.saved = data
+
+
+def service_settings() -> Config:
+    """The service's settings from the environment; a bad one is a usage error."""
+    try:
+        return Config.from_env()
+    except ConfigError as error:
+        raise click.UsageError(f"bad settings in the environment:\n{error}") from None
 
 
 pass_session = click.make_pass_decorator(Session)

@@ -28,18 +28,31 @@ def _cached(key, factory):
     return client
 
 
-def redis_client(config) -> redis.Redis:
+# Seconds after a reply within which a ping_first client sends its next
+# command unpinged: next to none, but 0 would turn redis-py's check off.
+PING_AFTER = 0.001
+
+
+def redis_client(config, ping_first=False) -> redis.Redis:
     """This process's Redis client for the service's state (str replies)."""
+    # ping_first (the API's): a command sent on a connection that has been
+    # quiet goes out only once a PING on it is answered. A stopped server's
+    # kernel still takes in what is sent on a connection it accepted, and the
+    # server runs it when resumed: a send that answered 503 would be recorded
+    # and delivered after all. (A new connection's handshake stops it as well.)
     return _cached(
-        ("redis", config.redis_url, config.store_timeout),
+        ("redis", config.redis_url, config.store_timeout, ping_first),
         lambda: redis.Redis.from_url(
             config.redis_url,
             decode_responses=True,
             socket_timeout=config.store_timeout,
             socket_connect_timeout=config.store_timeout,
-            health_check_interval=30,
-            # One quick retry: a request must fail fast when Redis is away.
-            retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
+            health_check_interval=PING_AFTER if ping_first else 30,
+            # One quick retry of a dropped connection, none after a timeout: a
+            # hung server would keep the caller waiting again (a request must
+            # answer 503 within store_timeout), and the command may have run.
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1,
+                        supported_errors=(redis.ConnectionError,)),
         ),
     )
 
@@ -55,9 +68,13 @@ def mongo_database(config):
         ("mongo", config.mongo_url, timeout_ms),
         lambda: pymongo.MongoClient(
             config.mongo_url,
-            serverSelectionTimeoutMS=timeout_ms,
+            # The whole operation, server selection and retries included:
+            # socket timeouts alone add up to several on a hung server. (Once
+            # pymongo has marked a hung server unknown, its selection, which
+            # waits in half-second steps, may overrun this by up to one.)
+            timeoutMS=timeout_ms,
+            # Bounds the monitor's checks too, which timeoutMS does not.
             connectTimeoutMS=timeout_ms,
-            socketTimeoutMS=timeout_ms * 4,
             tz_aware=True,
         ),
     )

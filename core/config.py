@@ -1,19 +1,127 @@
-"""Every setting of the service, read once from the environment."""
+"""Every setting of the service, read once from the environment and checked."""
 
+import math
 import os
+import sys
 from dataclasses import dataclass, fields, replace
+from fnmatch import fnmatchcase
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MESSENGERS = ("telegram", "whatsapp", "viber")
+MESSENGER_APIS = ("simple", "real")
+AUTH_MODES = ("token", "none")
+# Celery's pools that a setting alone can pick: gevent and eventlet (neither
+# installed) also need the command line's -P to monkey-patch early enough.
+WORKER_POOLS = ("threads", "prefork", "solo")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+BOOLEANS = {"true": True, "false": False, "1": True, "0": False,
+            "yes": True, "no": False, "on": True, "off": False}
+KINDS = {bool: f"a boolean ({'/'.join(BOOLEANS)})", int: "an integer", float: "a number", str: "a string"}
 
 
-def _env(name, default, cast=str):
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    if cast is bool:
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    return cast(raw)
+class ConfigError(ValueError):
+    """Settings that are not accepted: one line per problem, each naming its variable."""
+
+    def __init__(self, problems):
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+def _one_of(choices):
+    return lambda value: None if value in choices else f"{value!r} is not one of: {', '.join(choices)}"
+
+
+def _range(low, high=None, above=False, below=False):
+    limits = [f"above {low}" if above else f"at least {low}"]
+    if high is not None:
+        limits.append(f"below {high}" if below else f"at most {high}")
+
+    def check(value):
+        fits_low = value > low if above else value >= low
+        fits_high = high is None or (value < high if below else value <= high)
+        return None if fits_low and fits_high else f"{value!r} must be {' and '.join(limits)}"
+    return check
+
+
+def _time_zone(value):
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"{value!r} is not an IANA time zone (e.g. UTC, Europe/Moscow)"
+    return None
+
+
+# What a setting accepts beyond its type, by field name pattern. Every rule
+# that matches applies, so a new `*_timeout` or `*_port` is checked too.
+RULES = (
+    (("messenger_api",), _one_of(MESSENGER_APIS)),
+    (("auth_mode",), _one_of(AUTH_MODES)),
+    (("worker_pool",), _one_of(WORKER_POOLS)),
+    (("log_level",), _one_of(LOG_LEVELS)),
+    (("timezone",), _time_zone),
+    (("*_port",), _range(1, 65535)),
+    # 0: unlimited.
+    (("*_rate",), _range(0)),
+    (("*_timeout", "*_interval", "retry_backoff*", "schedule_horizon", "recovery_grace",
+      "retention_days"), _range(0, above=True)),
+    (("claim_margin", "rate_limit_linger"), _range(0)),
+    (("rate_limit_headroom",), _range(0, 1, below=True)),
+    (("max_attempts", "worker_concurrency"), _range(1)),
+    # 0: one per CPU core.
+    (("worker_processes",), _range(0)),
+    # Only ever lowers the priority: raising it needs root.
+    (("worker_nice",), _range(0, 19)),
+)
+# (setting, the setting it must stay below): an ETA task a worker holds past
+# the visibility timeout is delivered to another worker again.
+BELOW = (("schedule_horizon", "visibility_timeout"),)
+
+
+def _variable(name):
+    return name.upper()
+
+
+def _parse(raw, kind):
+    """An environment variable's text as the field's type; the text itself if it is none."""
+    text = raw.strip()
+    try:
+        if kind is bool:
+            return BOOLEANS.get(text.lower(), raw)
+        if kind in (int, float):
+            return kind(text)
+    except ValueError:
+        pass
+    return raw
+
+
+def _type_problem(value, kind):
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None if math.isfinite(value) else f"{value!r} is not a finite number"
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return None
+    return f"{value!r} is not {KINDS.get(kind, kind.__name__)}"
+
+
+def _problems(config):
+    """What is wrong with these settings, one line per problem, each naming its variable."""
+    problems, valid = [], set()
+    for f in fields(config):
+        value = getattr(config, f.name)
+        problem = _type_problem(value, f.type)
+        if problem is None:
+            problem = next((p for patterns, check in RULES
+                            if any(fnmatchcase(f.name, pattern) for pattern in patterns)
+                            and (p := check(value))), None)
+        if problem:
+            problems.append(f"{_variable(f.name)}: {problem}")
+        else:
+            valid.add(f.name)
+    for name, limit in BELOW:
+        value, bound = getattr(config, name), getattr(config, limit)
+        if {name, limit} <= valid and not value < bound:
+            problems.append(f"{_variable(name)}: {value!r} must be below {_variable(limit)} ({bound!r})")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -43,7 +151,13 @@ class Config:
     visibility_timeout: float = 900.0
     restore_interval: float = 10.0
     scheduler_interval: float = 0.5
-    outbox_grace: float = 10.0
+    # A delivery nobody took this long after its due time, or after its
+    # claim lease ran out, is handed to Celery again by the scheduler.
+    recovery_grace: float = 2.0
+    # Seconds a claim lasts beyond the gateway request's own timeouts.
+    claim_margin: float = 2.0
+    # Finished messages, their deliveries and failed records are kept this long.
+    retention_days: float = 30.0
     worker_pool: str = "threads"
     worker_concurrency: int = 16
     # Worker processes the local stack starts (0 = one per CPU core).
@@ -84,6 +198,9 @@ class Config:
     rate_limit_linger: float = 0.25
 
     def __post_init__(self):
+        problems = _problems(self)
+        if problems:
+            raise ConfigError(problems)
         gateway = self.gateway_url or f"http://127.0.0.1:{self.gateway_port}"
         defaults = {
             "redis_url": f"redis://127.0.0.1:{self.redis_port}/0",
@@ -98,24 +215,39 @@ class Config:
 
     @classmethod
     def from_env(cls, **overrides):
-        """Build the settings from environment variables (upper-case field names)."""
-        values = {}
-        for f in fields(cls):
-            default = f.default
-            values[f.name] = _env(f.name.upper(), default, type(default))
-        values["cli_server"] = _env("DISPATCHER_URL", values["cli_server"])
+        """The settings from environment variables (upper-case field names); ConfigError if any is bad."""
+        values = {
+            f.name: _parse(raw, f.type) for f in fields(cls) if (raw := os.environ.get(_variable(f.name)))
+        }
+        if os.environ.get("DISPATCHER_URL"):
+            values["cli_server"] = os.environ["DISPATCHER_URL"]
         values.update(overrides)
         return cls(**values)
 
+    @classmethod
+    def from_env_or_exit(cls, **overrides):
+        """from_env() for a process starting up: bad settings are told on stderr and end it (EX_CONFIG)."""
+        try:
+            return cls.from_env(**overrides)
+        except ConfigError as error:
+            lines = "".join(f"\n  {problem}" for problem in error.problems)
+            print(f"Not starting, bad settings:{lines}", file=sys.stderr, flush=True)
+            raise SystemExit(os.EX_CONFIG) from None
+
     def to_env(self) -> dict:
         """These settings as environment variables, for child processes."""
-        env = {f.name.upper(): str(getattr(self, f.name)) for f in fields(self)}
+        env = {_variable(f.name): str(getattr(self, f.name)) for f in fields(self)}
         env["DISPATCHER_URL"] = self.cli_server
         return env
 
     def with_changes(self, **changes):
         """A copy of these settings with some values replaced."""
         return replace(self, **changes)
+
+    @property
+    def claim_lease(self) -> float:
+        """Seconds a worker holds a delivery it sends: the request's timeouts and a margin."""
+        return self.http_connect_timeout + self.http_read_timeout + self.claim_margin
 
     @property
     def worker_process_count(self) -> int:

@@ -9,11 +9,19 @@ class ContactBook:
     """Users' contacts: name -> messenger IDs (empty ID: no such messenger)."""
 
     def __init__(self, db):
+        self._db = db
         self._users = db["contact_books"]
+
+    def _ping_first(self):
+        # A write sent to a stopped (hung) server waits in its socket buffer
+        # and runs when the server resumes, long after the request answered
+        # 503; sent only once the server has just answered a ping, it is not.
+        self._db.command("ping")
 
     def add(self, user: str, name: str, ids: dict) -> bool:
         """Add a contact or replace the one of that name; True if it was new."""
         entry = {"name": name, **{m: ids.get(m, "") for m in MESSENGERS}}
+        self._ping_first()
         replaced = self._users.update_one(
             {"_id": user, "contacts.name": name}, {"$set": {"contacts.$": entry}}
         )
@@ -32,6 +40,7 @@ class ContactBook:
 
     def remove(self, user: str, name: str) -> bool:
         """Remove a contact; False if the user had no contact of that name."""
+        self._ping_first()
         result = self._users.update_one(
             {"_id": user}, {"$pull": {"contacts": {"name": name}}}
         )
@@ -49,6 +58,7 @@ class ContactBook:
         """Add a contact only if the user has none of that name; False if one exists."""
         entry = {"name": name, **{m: ids.get(m, "") for m in MESSENGERS}}
         absent = {"_id": user, "contacts.name": {"$ne": name}}
+        self._ping_first()
         try:
             added = self._users.update_one(absent, {"$push": {"contacts": entry}}, upsert=True)
         except DuplicateKeyError:

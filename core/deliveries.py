@@ -1,83 +1,131 @@
-"""Messages and their deliveries' status in Redis, changed only by atomic steps."""
+"""Messages and their deliveries' status in Redis, changed only by atomic steps.
+
+Every delivery that is not finished has one entry in the schedule (see
+core/schedule.py): the moment someone must act on it next. Each step below
+that changes a delivery's status moves or removes that entry in the same
+script, so no crash between two writes can leave a delivery with nobody to
+act on it. A message counts its open deliveries; when the last one finishes,
+the message is put in the retention index, to be deleted after the
+retention period with its deliveries.
+"""
 
 import json
 from collections import namedtuple
 
 from core.keys import Keys
-
-STATUSES = ("scheduled", "queued", "sending", "retrying", "sent", "failed", "cancelled")
-FINAL = ("sent", "failed", "cancelled")
+from core.messages import message_id_of
+from core.statuses import (
+    CANCELLABLE, CANCELLED, FAILED, QUEUED, RETRYING, SENDING, SENT, WAITING, lua_set,
+    waiting_status,
+)
 
 Claim = namedtuple("Claim", "outcome detail messenger to sender contact text time attempts due")
 
-# A task may send only with the delivery's current ticket, and only from a
-# waiting state; a copy that finds another holder's live lease waits it out.
-_CLAIM = """
-local d = redis.call('HMGET', KEYS[1], 'status', 'ticket', 'lease', 'attempts')
-if not d[1] then return {'skip', 'missing'} end
-if tonumber(d[2]) ~= tonumber(ARGV[1]) then return {'skip', 'stale'} end
-local attempts = tonumber(d[4])
-if d[1] == 'sending' then
-  if tonumber(d[3]) > tonumber(ARGV[2]) then return {'busy', d[3]} end
-elseif d[1] == 'queued' or d[1] == 'scheduled' or d[1] == 'retrying' then
-  attempts = attempts + 1
-else
-  return {'skip', d[1]}
+# finish(delivery key, message key, schedule key, retention key, member,
+# message id, now, retention seconds): the delivery needs nobody any more.
+_FINISH = """
+local function finish(dkey, mkey, skey, rkey, member, mid, now, keep)
+  redis.call('ZREM', skey, member)
+  if redis.call('HEXISTS', mkey, 'open') == 1
+     and redis.call('HINCRBY', mkey, 'open', -1) <= 0 then
+    redis.call('ZADD', rkey, tonumber(now) + tonumber(keep), 'm:' .. mid)
+  end
 end
-redis.call('HSET', KEYS[1], 'status', 'sending', 'lease', ARGV[3],
+"""
+
+# A task may send only with the delivery's current ticket, from a waiting
+# state and not before the delivery is due; a copy that finds another
+# holder's live lease leaves it to the holder (or, if the holder dies, to
+# the schedule entry at the lease's end). A lease that ran out is taken over
+# as a new attempt. KEYS: delivery, message, schedule. ARGV: ticket, now,
+# lease end, schedule member.
+_CLAIM = lua_set("WAITING", WAITING) + f"""
+local d = redis.call('HMGET', KEYS[1], 'status', 'ticket', 'lease', 'attempts', 'due')
+if not d[1] then return {{'skip', 'missing'}} end
+if tonumber(d[2]) ~= tonumber(ARGV[1]) then return {{'skip', 'stale'}} end
+local now = tonumber(ARGV[2])
+if d[1] == '{SENDING}' then
+  if tonumber(d[3]) > now then return {{'busy', d[3]}} end
+elseif WAITING[d[1]] then
+  if tonumber(d[5]) > now then return {{'early', d[5]}} end
+else
+  return {{'skip', d[1]}}
+end
+local attempts = tonumber(d[4]) + 1
+redis.call('HSET', KEYS[1], 'status', '{SENDING}', 'lease', ARGV[3],
            'attempts', attempts, 'updated_at', ARGV[2])
-local f = redis.call('HMGET', KEYS[1], 'messenger', 'to', 'sender', 'contact', 'due')
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+local f = redis.call('HMGET', KEYS[1], 'messenger', 'to', 'sender', 'contact')
 local m = redis.call('HMGET', KEYS[2], 'text', 'time')
-return {'go', '', f[1], f[2], f[3], f[4], m[1], m[2], tostring(attempts), f[5]}
+return {{'go', '', f[1], f[2], f[3], f[4], m[1], m[2], tostring(attempts), d[5]}}
 """
 
-_HOLDS = """
+_HOLDS = f"""
 local d = redis.call('HMGET', KEYS[1], 'status', 'ticket')
-if d[1] ~= 'sending' or tonumber(d[2]) ~= tonumber(ARGV[1]) then return 0 end
+if d[1] ~= '{SENDING}' or tonumber(d[2]) ~= tonumber(ARGV[1]) then return 0 end
 """
 
-_SENT = _HOLDS + """
-redis.call('HSET', KEYS[1], 'status', 'sent', 'updated_at', ARGV[2], 'sent_at', ARGV[2])
+# KEYS: delivery, message, schedule, retention. ARGV: ticket, now, member,
+# message id, retention seconds.
+_SENT = _FINISH + _HOLDS + f"""
+redis.call('HSET', KEYS[1], 'status', '{SENT}', 'updated_at', ARGV[2], 'sent_at', ARGV[2])
+finish(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[2], ARGV[5])
 return 1
 """
 
-_RETRY = _HOLDS + """
-redis.call('HSET', KEYS[1], 'status', 'retrying', 'ticket', tonumber(ARGV[1]) + 1,
+# KEYS: delivery, schedule. ARGV: ticket, now, due, error, old member, new
+# member, the new member's moment.
+_RETRY = _HOLDS + f"""
+redis.call('HSET', KEYS[1], 'status', '{RETRYING}', 'ticket', tonumber(ARGV[1]) + 1,
            'due', ARGV[3], 'last_error', ARGV[4], 'updated_at', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[6], ARGV[5])
+redis.call('ZREM', KEYS[2], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[7], ARGV[6])
 return 1
 """
 
-_FAIL = _HOLDS + """
-redis.call('HSET', KEYS[1], 'status', 'failed', 'last_error', ARGV[3], 'updated_at', ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
+# KEYS: delivery, message, schedule, retention, failed hash, failed index.
+# ARGV: ticket, now, member, message id, retention seconds, error, delivery
+# id, failed record.
+_FAIL = _FINISH + _HOLDS + f"""
+redis.call('HSET', KEYS[1], 'status', '{FAILED}', 'last_error', ARGV[6], 'updated_at', ARGV[2])
+finish(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[2], ARGV[5])
+redis.call('HSET', KEYS[5], ARGV[7], ARGV[8])
+redis.call('ZADD', KEYS[6], ARGV[2], ARGV[7])
+redis.call('ZADD', KEYS[4], tonumber(ARGV[2]) + tonumber(ARGV[5]), 'f:' .. ARGV[7])
 return 1
 """
 
 # Hand a failed delivery back: a fresh round of attempts under a new ticket,
-# written to the schedule's outbox in the same step it leaves the failed store.
-_RESEND = """
+# in the schedule in the same step it leaves the failed store; its message
+# is open again. KEYS: delivery, message, schedule, retention, failed hash,
+# failed index. ARGV: delivery id, now, moment, message id.
+_RESEND = f"""
 local d = redis.call('HMGET', KEYS[1], 'status', 'ticket')
-if d[1] ~= 'failed' then return 0 end
+if d[1] ~= '{FAILED}' then return 0 end
 local ticket = tonumber(d[2]) + 1
-redis.call('HSET', KEYS[1], 'status', 'queued', 'ticket', ticket, 'attempts', 0,
+redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'ticket', ticket, 'attempts', 0,
            'due', ARGV[2], 'updated_at', ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1] .. '|' .. ticket)
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1] .. '|' .. ticket)
+redis.call('HDEL', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[1])
+redis.call('ZREM', KEYS[4], 'f:' .. ARGV[1], 'm:' .. ARGV[4])
+if redis.call('HEXISTS', KEYS[2], 'open') == 1 then
+  redis.call('HINCRBY', KEYS[2], 'open', 1)
+end
 return ticket
 """
 
-# Cancel what has not started: waiting deliveries leave the schedule too.
-_CANCEL = """
-local cancelled = {}
-for i = 2, #KEYS do
+# Cancel what has not started. KEYS: schedule, retention, message, then the
+# deliveries. ARGV: now, message id, retention seconds, then delivery ids.
+_CANCEL = _FINISH + lua_set("CANCELLABLE", CANCELLABLE) + f"""
+local cancelled = {{}}
+for i = 4, #KEYS do
+  local id = ARGV[i]
   local d = redis.call('HMGET', KEYS[i], 'status', 'ticket')
-  if d[1] == 'scheduled' or d[1] == 'queued' then
-    redis.call('HSET', KEYS[i], 'status', 'cancelled', 'updated_at', ARGV[1])
-    redis.call('ZREM', KEYS[1], ARGV[i] .. '|' .. d[2])
-    table.insert(cancelled, ARGV[i])
+  if CANCELLABLE[d[1]] then
+    redis.call('HSET', KEYS[i], 'status', '{CANCELLED}', 'updated_at', ARGV[1])
+    finish(KEYS[i], KEYS[3], KEYS[1], KEYS[2], id .. '|' .. d[2], ARGV[2], ARGV[1], ARGV[3])
+    table.insert(cancelled, id)
   end
 end
 return cancelled
@@ -87,9 +135,10 @@ return cancelled
 class DeliveryStore:
     """Messages, deliveries and their status transitions."""
 
-    def __init__(self, redis, keys: Keys):
+    def __init__(self, redis, keys: Keys, retention_seconds: float):
         self._redis = redis
         self._keys = keys
+        self._keep = retention_seconds
         self._claim = redis.register_script(_CLAIM)
         self._sent = redis.register_script(_SENT)
         self._retry = redis.register_script(_RETRY)
@@ -97,16 +146,23 @@ class DeliveryStore:
         self._resend = redis.register_script(_RESEND)
         self._cancel = redis.register_script(_CANCEL)
 
+    @classmethod
+    def from_config(cls, redis, keys, config):
+        """The store, keeping finished records for the settings' retention period."""
+        return cls(redis, keys, config.retention_days * 86400)
+
     def write(self, pipe, message, now: float):
         """Queue the writes that record a new message and its deliveries."""
         k = self._keys
         pipe.hset(k.message(message.id), mapping={
             "sender": message.sender, "text": message.text, "time": json.dumps(message.time),
             "due": message.due, "created_at": message.created_at,
-            "count": len(message.deliveries),
+            "count": len(message.deliveries), "open": len(message.deliveries),
         })
         pipe.zadd(k.user_messages(message.sender), {message.id: message.created_at})
-        status = "scheduled" if message.due > now else "queued"
+        if not message.deliveries:
+            pipe.zadd(k.retention(), {k.retention_message(message.id): now + self._keep})
+        status = waiting_status(message.due, now)
         for d in message.deliveries:
             pipe.hset(k.delivery(d.id), mapping={
                 "message_id": message.id, "sender": message.sender, "contact": d.contact,
@@ -115,50 +171,63 @@ class DeliveryStore:
                 "updated_at": now,
             })
 
-    def claim(self, delivery_id, message_id, ticket, now, lease_until) -> Claim:
+    def claim(self, delivery_id, ticket, now, lease_until) -> Claim:
         """Take a delivery for sending, if this ticket may send it now."""
+        k = self._keys
         reply = self._claim(
-            keys=[self._keys.delivery(delivery_id), self._keys.message(message_id)],
-            args=[ticket, now, lease_until],
+            keys=[k.delivery(delivery_id), k.message(message_id_of(delivery_id)), k.schedule()],
+            args=[ticket, now, lease_until, k.schedule_member(delivery_id, ticket)],
         )
         reply += [None] * (len(Claim._fields) - len(reply))
         return Claim(*reply)
 
     def mark_sent(self, delivery_id, ticket, now) -> bool:
         """Record a delivery the gateway accepted."""
-        return bool(self._sent(keys=[self._keys.delivery(delivery_id)], args=[ticket, now]))
+        keys, args = self._finishing(delivery_id, ticket)
+        return bool(self._sent(keys=keys, args=[ticket, now, *args]))
 
-    def mark_retrying(self, delivery_id, ticket, now, error, due, schedule_score) -> bool:
-        """Record a transient failure and put the next attempt in the schedule."""
-        member = self._keys.schedule_member(delivery_id, ticket + 1)
+    def mark_retrying(self, delivery_id, ticket, now, error, due, moment) -> bool:
+        """Record a transient failure; the next ticket's schedule entry acts at `moment`."""
+        k = self._keys
         return bool(self._retry(
-            keys=[self._keys.delivery(delivery_id), self._keys.schedule()],
-            args=[ticket, now, due, error, member, schedule_score],
+            keys=[k.delivery(delivery_id), k.schedule()],
+            args=[ticket, now, due, error, k.schedule_member(delivery_id, ticket),
+                  k.schedule_member(delivery_id, ticket + 1), moment],
         ))
 
     def mark_failed(self, delivery_id, ticket, now, error, sender, record: dict) -> bool:
         """Record a delivery that failed for good, and its failed-store record."""
+        keys, args = self._finishing(delivery_id, ticket)
         return bool(self._fail(
-            keys=[self._keys.delivery(delivery_id), self._keys.failed(sender),
-                  self._keys.failed_index(sender)],
-            args=[ticket, now, error, delivery_id, json.dumps(record)],
+            keys=[*keys, self._keys.failed(sender), self._keys.failed_index(sender)],
+            args=[ticket, now, *args, error, delivery_id, json.dumps(record)],
         ))
 
-    def resend(self, delivery_id, sender, now, schedule_score):
+    def _finishing(self, delivery_id, ticket):
+        k = self._keys
+        message_id = message_id_of(delivery_id)
+        keys = [k.delivery(delivery_id), k.message(message_id), k.schedule(), k.retention()]
+        return keys, [k.schedule_member(delivery_id, ticket), message_id, self._keep]
+
+    def resend(self, delivery_id, sender, now, moment):
         """Hand a failed delivery back to the schedule; its new ticket, or None."""
+        k = self._keys
+        message_id = message_id_of(delivery_id)
         ticket = self._resend(
-            keys=[self._keys.delivery(delivery_id), self._keys.failed(sender),
-                  self._keys.failed_index(sender), self._keys.schedule()],
-            args=[delivery_id, now, schedule_score],
+            keys=[k.delivery(delivery_id), k.message(message_id), k.schedule(), k.retention(),
+                  k.failed(sender), k.failed_index(sender)],
+            args=[delivery_id, now, moment, message_id],
         )
         return ticket or None
 
-    def cancel(self, delivery_ids, now) -> list:
-        """Cancel those deliveries that have not started; the ids cancelled."""
+    def cancel(self, message_id, delivery_ids, now) -> list:
+        """Cancel those of a message's deliveries that have not started; the ids cancelled."""
         if not delivery_ids:
             return []
-        keys = [self._keys.schedule()] + [self._keys.delivery(d) for d in delivery_ids]
-        return self._cancel(keys=keys, args=[now, *delivery_ids])
+        k = self._keys
+        keys = [k.schedule(), k.retention(), k.message(message_id),
+                *(k.delivery(d) for d in delivery_ids)]
+        return self._cancel(keys=keys, args=[now, message_id, self._keep, *delivery_ids])
 
     def get(self, delivery_id) -> dict:
         """A delivery's fields, or an empty dict."""
@@ -169,6 +238,13 @@ class DeliveryStore:
         with self._redis.pipeline(transaction=False) as pipe:
             for d in delivery_ids:
                 pipe.hgetall(self._keys.delivery(d))
+            return pipe.execute()
+
+    def heads(self, delivery_ids) -> list:
+        """Several deliveries' (status, ticket, due, lease), in order (Nones for unknown ids)."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            for d in delivery_ids:
+                pipe.hmget(self._keys.delivery(d), "status", "ticket", "due", "lease")
             return pipe.execute()
 
     def message(self, message_id) -> dict:

@@ -31,13 +31,17 @@ class IdempotencyStore:
         return (token, None) if held is None else (None, json.loads(held))
 
     def get(self, user, key):
-        """What a key holds: a reservation, an answer (with status and body), or None."""
+        """What a key holds: a reservation, an answer (with status, message_id and at), or None."""
         held = self._redis.get(self._keys.idempotency(user, key))
         return json.loads(held) if held is not None else None
 
-    def finish(self, pipe, user, key, fingerprint, status, body):
-        """Queue the write that keeps a request's answer for the next 24 hours."""
-        answer = {"fingerprint": fingerprint, "status": status, "body": body}
+    def finish(self, pipe, user, key, fingerprint, status, message_id, at):
+        """Queue the write that keeps, for the next 24 hours, what a request's answer is made from.
+
+        The message's id and the time of the answer, not the answer: the
+        answer to a big send lists every delivery, and is rebuilt from them.
+        """
+        answer = {"fingerprint": fingerprint, "status": status, "message_id": message_id, "at": at}
         pipe.set(self._keys.idempotency(user, key), json.dumps(answer), ex=ANSWER_TTL)
 
     def release(self, user, key, fingerprint, token):

@@ -32,8 +32,22 @@ class Keys:
         return f"{self._p}failed-index:{user}"
 
     def schedule(self):
-        """Sorted set: 'delivery|ticket' members by when to hand them to Celery."""
+        """Sorted set: each unfinished delivery's 'delivery|ticket' by when someone must act on it."""
         return f"{self._p}schedule"
+
+    def retention(self):
+        """Sorted set: finished messages ('m:id') and failed records ('f:id') by when to delete them."""
+        return f"{self._p}retention"
+
+    @staticmethod
+    def retention_message(message_id):
+        """The retention index's member for a finished message."""
+        return f"m:{message_id}"
+
+    @staticmethod
+    def retention_failed(delivery_id):
+        """The retention index's member for a failed record."""
+        return f"f:{delivery_id}"
 
     def idempotency(self, user, key):
         """String: the first answer to a user's send with this Idempotency-Key."""

@@ -4,8 +4,9 @@ Why Redis rather than prometheus_client's multiprocess mode: the API's
 gunicorn workers, the Celery workers and the scheduler are separate processes
 (in production, separate containers) with no directory they share, and a
 scrape of /metrics reaches just one API worker. Counters in Redis are seen by
-all of them, cost one round trip per request (workers add theirs once a second),
-and outlive a restarted process; /metrics reads them back in one pipeline.
+all of them, cost each process one round trip a second (it adds what it
+counted meanwhile), and outlive a restarted process; /metrics reads them back
+in one pipeline.
 """
 
 import atexit
@@ -31,19 +32,22 @@ class Metrics:
         self._redis = redis
         self._keys = keys
 
-    def count_request(self, method, route, status):
-        """Count one HTTP request answered."""
-        self._redis.hincrby(self._keys.metrics("http_requests"), f"{method}|{route}|{status}", 1)
+    def memory(self) -> tuple:
+        """Redis's memory in use and its maxmemory (0: no limit), in bytes."""
+        info = self._redis.info("memory")
+        return info["used_memory"], info["maxmemory"]
 
     def read(self, queue) -> dict:
-        """Every counter, and how many tasks wait in the broker's queue and in the schedule."""
+        """Every counter, the broker queue's and the schedule's sizes, and Redis's memory."""
         with self._redis.pipeline(transaction=False) as pipe:
             for family in ("http_requests", "deliveries", "delivery_latency"):
                 pipe.hgetall(self._keys.metrics(family))
             pipe.llen(queue)
             pipe.zcard(self._keys.schedule())
-            requests, deliveries, latency, queued, scheduled = pipe.execute()
+            pipe.info("memory")
+            requests, deliveries, latency, queued, scheduled, memory = pipe.execute()
         return {
+            "redis_memory": {"used": memory["used_memory"], "limit": memory["maxmemory"]},
             "http_requests": _by_labels(requests),
             "deliveries": _by_labels(deliveries),
             "delivery_latency": _by_labels(latency),
@@ -55,11 +59,12 @@ def _by_labels(counters):
     return {tuple(field.split("|")): float(value) for field, value in counters.items()}
 
 
-class DeliveryTally:
-    """A worker's delivery counts, kept in memory and added to Redis once a second.
+class Tally:
+    """Counts kept in memory and added to Redis once a second, so that nobody waits on Redis to count.
 
     Counting in Redis on every answer cost a round trip per delivery on the
-    hot path; a second's delay in /metrics costs nothing anyone would see.
+    hot path, and kept every request waiting on a hung Redis, /healthz too;
+    a second's delay in /metrics costs nothing anyone would see.
     """
 
     def __init__(self, redis, keys: Keys, interval=1.0):
@@ -70,14 +75,9 @@ class DeliveryTally:
         self._pending = Counter()
         self._thread = None
 
-    def add(self, messenger, outcome, latency):
-        """Count one gateway answer (sent, retrying, failed) and its seconds after the due time."""
-        latency = max(0.0, latency)
-        bucket = next((str(b) for b in LATENCY_BUCKETS if latency <= b), "+Inf")
+    def _add(self, counts):
         with self._lock:
-            self._pending["deliveries", f"{messenger}|{outcome}"] += 1
-            self._pending["delivery_latency", f"{messenger}|{bucket}"] += 1
-            self._pending["delivery_latency", f"{messenger}|sum"] += latency
+            self._pending.update(counts)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="metrics", daemon=True)
                 self._thread.start()
@@ -103,6 +103,28 @@ class DeliveryTally:
         while True:
             time.sleep(self._interval)
             self.flush()
+
+
+class DeliveryTally(Tally):
+    """A worker's delivery counts and latencies."""
+
+    def add(self, messenger, outcome, latency):
+        """Count one gateway answer (sent, retrying, failed) and its seconds after the due time."""
+        latency = max(0.0, latency)
+        bucket = next((str(b) for b in LATENCY_BUCKETS if latency <= b), "+Inf")
+        self._add({
+            ("deliveries", f"{messenger}|{outcome}"): 1,
+            ("delivery_latency", f"{messenger}|{bucket}"): 1,
+            ("delivery_latency", f"{messenger}|sum"): latency,
+        })
+
+
+class RequestTally(Tally):
+    """An API process's counts of the requests it answered."""
+
+    def add(self, method, route, status):
+        """Count one HTTP request answered."""
+        self._add({("http_requests", f"{method}|{route}|{status}"): 1})
 
 
 def answer_outcome(kind, attempts, max_attempts) -> str:

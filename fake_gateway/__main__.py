@@ -41,9 +41,11 @@ async def serve(app, host, port):
 
 def main():
     """Start the gateway from the command line and environment."""
+    # First, so that a bad GATEWAY_PORT is named as the setting it is.
+    config = Config.from_env_or_exit()
     args = parse_args(os.environ)
     try:
-        app = create_app(from_env(os.environ), from_config(Config.from_env()))
+        app = create_app(from_env(os.environ), from_config(config))
     except FaultError as exc:
         raise SystemExit(f"fake gateway: {exc}") from None
     asyncio.run(serve(app, args.host, args.port))

@@ -19,7 +19,9 @@ imitate the real APIs closely enough for the service's adapters:
 
 DOCUMENTED names every error a fault script may ask for, as
 "<messenger>:<code>" (Telegram: the HTTP error_code; WhatsApp: error.code;
-Viber: status).
+Viber: status), and GARBLED the answers in the API's envelope with a field
+of the wrong type ("telegram:garbled", "whatsapp:garbled"), as a proxy or an
+API change might send: answers a client must survive.
 """
 
 import json
@@ -80,11 +82,12 @@ VIBER_STATUSES = {
     19: "cannotSendBroadcast", 20: "broadcastNotAllowed",
 }
 
+GARBLED = frozenset(["telegram:garbled", "whatsapp:garbled"])
 DOCUMENTED = frozenset(
     [f"telegram:{c}" for c in TELEGRAM_ERRORS]
     + [f"whatsapp:{c}" for c in WHATSAPP_ERRORS]
     + [f"viber:{c}" for c in VIBER_STATUSES]
-)
+) | GARBLED
 
 
 def _json(raw):
@@ -166,6 +169,11 @@ class Telegram(Simple):
             body["parameters"] = {"retry_after": retry_after}
         return web.json_response(body, status=code)
 
+    def garbled(self):
+        """A flood-control answer whose parameters are a string, not an object."""
+        return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests",
+                                  "parameters": "retry later"}, status=429)
+
     def accepted(self, message_id, to, text, now):
         """{"ok": true, "result": Message}."""
         chat = int(to) if to.lstrip("-").isdigit() else to
@@ -212,6 +220,12 @@ class WhatsApp(Simple):
         """The Graph API error for one of WhatsApp's documented codes."""
         status, message, details = WHATSAPP_ERRORS[code]
         return self._error(status, code, message, details)
+
+    def garbled(self):
+        """A rate-limit error whose error_data is a string, not an object."""
+        return web.json_response({"error": {"message": "Rate limit hit", "type": "OAuthException",
+                                            "code": 131056, "error_data": "retry later"}},
+                                 status=400)
 
     def _error(self, status, code, message, details=None):
         error = {"message": message, "type": "OAuthException", "code": code,

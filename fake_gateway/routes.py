@@ -6,7 +6,7 @@ import time
 
 from aiohttp import web
 
-from fake_gateway.apis import SHAPES
+from fake_gateway.apis import GARBLED, SHAPES
 from fake_gateway.credentials import CredentialError, Credentials
 from fake_gateway.faults import MESSENGERS, FaultError, Faults
 from fake_gateway.records import Records, only
@@ -48,7 +48,10 @@ async def _take(request, messenger, shape):
         records.attempt(messenger, to, text, key, now, response.status, error)
         return response
     answer, delay = faults.decide(messenger, shape.api)
-    if isinstance(answer, str):
+    if answer in GARBLED:
+        response = shape.garbled()
+        records.attempt(messenger, to, text, key, now, response.status, answer)
+    elif isinstance(answer, str):
         response = shape.documented(int(answer.split(":")[1]), faults.retry_after)
         records.attempt(messenger, to, text, key, now, response.status, answer)
     elif answer is not None:

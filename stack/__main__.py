@@ -50,7 +50,8 @@ def parse_args(argv):
 def main(argv=None):
     """Run the stack until interrupted; the exit status."""
     args = parse_args(argv)
-    config = Config.from_env()
+    # Before anything starts: every part would refuse these settings anyway.
+    config = Config.from_env_or_exit()
     external = {n: v for n, v in EXTERNAL_STORES.items() if os.environ.get(v) and n in args.services}
     names = [name for name in args.services if name not in external]
     stack = Stack(config, names, memory_mongo=args.memory_mongo, echo=True)

@@ -13,6 +13,14 @@ from stack.specs import REPO_ROOT
 STOP_TIMEOUT = 10.0
 POLL = 0.1
 TAIL_LINES = 40
+# Sent by Linux to each part when the process that started it dies, however
+# it dies (PR_SET_PDEATHSIG, kept across exec). SIGKILL because nobody is left
+# to follow a SIGTERM up: a stopped, hung or slowly stopping part (a Celery
+# warm shutdown waits for its deliveries) would outlive us. Every part already
+# survives being killed (Redis' AOF, MongoDB's sync on commit, Celery's late
+# acks); what a part started goes too: gunicorn's workers leave within a
+# second of their master, Celery's prefork children carry the same signal.
+ORPHAN_SIGNAL = "KILL"
 
 
 class StartError(RuntimeError):
@@ -52,7 +60,7 @@ class Process:
         with open(self.spec.log_path, "ab") as log:
             self._log_offset = self.spec.log_path.stat().st_size
             self._popen = subprocess.Popen(
-                self.spec.argv,
+                _dies_with_us(self.spec.argv),
                 cwd=REPO_ROOT,
                 env=self.spec.env,
                 stdin=subprocess.DEVNULL,
@@ -60,6 +68,9 @@ class Process:
                 stderr=subprocess.STDOUT,
                 # Own group: a stop reaches gunicorn's and celery's children too,
                 # and a Ctrl-C at the terminal reaches only the supervisor.
+                # (The parent-death signal comes when the *thread* that forks
+                # exits: start parts from one that lives as long as the stack,
+                # as the supervisor and the tests do from their main thread.)
                 start_new_session=True,
             )
         self.started_at = time.monotonic()
@@ -156,6 +167,16 @@ class Process:
                 return False
             time.sleep(POLL)
         return True
+
+
+def _dies_with_us(argv):
+    """argv run so that the process is killed when this one dies, even by SIGKILL."""
+    # setpriv (util-linux, on every Debian system) arms the signal and execs,
+    # so the part keeps the pid we know it by; no preexec_fn, which is unsafe
+    # with threads. The shell runs once the signal is armed: if we died
+    # before that, its parent is someone else already and it starts nothing.
+    return ["setpriv", f"--pdeathsig={ORPHAN_SIGNAL}", "--",
+            "sh", "-c", 'test "$PPID" = "$0" && exec "$@"', str(os.getpid()), *argv]
 
 
 def _signal_group(pgid, sig):

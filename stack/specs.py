@@ -94,6 +94,8 @@ def spec_for(config, name, memory_mongo=False):
         return ProcessSpec(
             argv=[
                 str(SCRIPTS / "gunicorn"),
+                # Its hooks check the settings before a worker boots.
+                "--config", "python:api.gunicorn_conf",
                 "--bind", f"127.0.0.1:{config.api_port}",
                 "--workers", "2",
                 "--threads", "8",
@@ -125,7 +127,9 @@ def spec_for(config, name, memory_mongo=False):
     if match:
         number = match.group(1) or "1"
         return ProcessSpec(
-            argv=[*celery, "worker", "--loglevel", "INFO", "--without-mingle",
+            # No mingle or gossip: workers need nothing from each other, and
+            # gossip's consumer fails noisily each time the broker restarts.
+            argv=[*celery, "worker", "--loglevel", "INFO", "--without-mingle", "--without-gossip",
                   "--hostname", f"worker{number}@%h"],
             # Celery logs "<hostname> ready." once it consumes.
             ready=probes.log_says(" ready."),

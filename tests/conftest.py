@@ -21,11 +21,13 @@ UNLIMITED = {f"{m}_{scope}": 0.0 for m in MESSENGERS for scope in ("rate", "chat
 RESET_TIMEOUT = 5
 
 
-def stack_config(data_dir, **overrides):
+def stack_config(data_dir, shipped=False, **overrides):
     """Test settings: free ports, data under data_dir, fast retries, then overrides.
 
-    Built from defaults, not the environment: a developer's REDIS_URL must
-    never point a test (and its FLUSHALL) at their own server.
+    `shipped` keeps every delivery setting (timeouts, retries, rate limits)
+    as the service ships it. Built from defaults, not the environment: a
+    developer's REDIS_URL must never point a test (and its FLUSHALL) at
+    their own server.
     """
     api, gateway, flower, redis_port, mongo = free_ports(5)
     settings = {
@@ -39,8 +41,7 @@ def stack_config(data_dir, **overrides):
         "auth_mode": "none",
         # One worker process unless a test starts more: the tests share 2 cores.
         "worker_processes": 1,
-        **FAST,
-        **UNLIMITED,
+        **({} if shipped else {**FAST, **UNLIMITED}),
         **overrides,
     }
     return Config(**settings)
@@ -80,9 +81,9 @@ def make_stack(tmp_path_factory):
     """A factory for a separate stack with its own ports, data and settings; stopped at teardown."""
     started = []
 
-    def make(names=SERVICES, memory_mongo=True, **overrides):
+    def make(names=SERVICES, memory_mongo=True, shipped=False, **overrides):
         """Start a stack of the parts named, with these settings changed."""
-        config = stack_config(tmp_path_factory.mktemp("stack"), **overrides)
+        config = stack_config(tmp_path_factory.mktemp("stack"), shipped, **overrides)
         own = Stack(config, names, memory_mongo=memory_mongo)
         started.append(own)
         own.start()

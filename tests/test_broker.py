@@ -37,7 +37,7 @@ def send_to_many(stack, count):
 def test_a_killed_worker_holding_a_batch_loses_none_of_it(make_stack):
     # Two threads, so the worker holds far more tasks than it is sending.
     stack = make_stack(worker_concurrency=2, visibility_timeout=5, restore_interval=1,
-                       http_read_timeout=4)
+                       http_read_timeout=4, schedule_horizon=2)
     set_faults(stack, latency_ms=2500)
     names = send_to_many(stack, COUNT)
     held = wait_until(lambda: (s := broker_state(stack))["unacked"] > 2 and s, timeout=10,

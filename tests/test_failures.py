@@ -1,12 +1,16 @@
-"""Delivery survives killed workers, a restarted Redis and long waits; stores down give 503."""
+"""Delivery survives killed workers, a restarted Redis and long waits; stores down or hung give 503."""
 
 import signal
 import time
 from collections import Counter
 
 import pytest
+import redis
 
-from apiclient import add_contact, call, received, send, set_faults, wallclock
+from apiclient import add_contact, call, received, send, set_faults, v1, wallclock
+from core.clients import mongo_database
+from core.keys import Keys
+from core.users import UserStore
 from helpers import wait_until
 
 
@@ -15,8 +19,10 @@ def keys_received(stack):
 
 
 def test_killed_worker_loses_nothing_and_repeats_only_what_was_in_flight(make_stack):
+    # A horizon above the "soon" sends' 5 s (they wait in the worker, with an
+    # ETA) and below the visibility timeout, as the settings require.
     stack = make_stack(visibility_timeout=6, restore_interval=1, http_read_timeout=4,
-                       schedule_horizon=30)
+                       schedule_horizon=5.5)
     names = [f"c{i}" for i in range(20)]
     for name in names:
         add_contact(stack, "test", name, telegram=name)
@@ -98,3 +104,81 @@ def test_store_down_gives_503_fast_and_writes_nothing(make_stack, store):
         "Artem": {"telegram": "artem", "whatsApp": "", "viber": ""}}
     time.sleep(1)
     assert received(stack) == []
+
+
+# Each request with the stores it needs, in the original API's identification-only
+# mode; /api/v1 always needs MongoDB, where tokens are. Writes come first, on
+# the API's pooled connections: what they send would otherwise sit in a stopped
+# server's socket buffer and run when it resumes.
+HUNG_STORE_REQUESTS = [
+    ("DELETE", "/api/contacts", {"user_name": "test", "contact": "Old"}, {"mongo"}),
+    ("PUT", "/api/contacts", {"user_name": "test", "contact": ["Artem"], "message": "hung"},
+     {"mongo", "redis"}),
+    ("POST", "/api/v1/messages", {"to": "Artem", "text": "hung v1"}, {"mongo", "redis"}),
+    ("GET", "/healthz", None, set()),
+    ("GET", "/readyz", None, {"mongo", "redis"}),
+    ("GET", "/api/contacts", {"user_name": "test"}, {"mongo"}),
+    ("POST", "/api/contacts", {"user_name": "test", "contact": {
+        "name": "New", "messangers": {"telegram": "new"}}}, {"mongo"}),
+    ("GET", "/api/get_failed_mess", {"user_name": "test"}, {"redis"}),
+    ("GET", "/api/v1/messages", None, {"mongo", "redis"}),
+    ("GET", "/api/v1/failed", None, {"mongo", "redis"}),
+    ("GET", "/api/v1/me", None, {"mongo"}),
+    ("GET", "/api/v1/contacts", None, {"mongo"}),
+]
+
+
+def settled(stack):
+    """Whether no delivery is left in the broker's queue, unacknowledged or in the schedule."""
+    client = redis.Redis.from_url(stack.config.redis_url, socket_timeout=5)
+    try:
+        return not (client.llen(stack.config.delivery_queue) + client.hlen("unacked")
+                    + client.zcard(Keys(stack.config.redis_prefix).schedule()))
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("store", ["mongo", "redis"])
+def test_hung_store_gives_503_fast_writes_nothing_and_the_rest_keeps_working(make_stack, store):
+    stack = make_stack()
+    token = UserStore(mongo_database(stack.config)).create_user("test")
+    add_contact(stack, "test", "Artem", telegram="artem")
+    add_contact(stack, "test", "Old", telegram="old")
+    # Several sends, so that both API workers hold pooled connections to both stores.
+    for _ in range(4):
+        assert send(stack, "test", ["Artem"], "before").status_code == 200
+    wait_until(lambda: len(received(stack)) == 4, timeout=20, message="sends before the hang")
+
+    timings = {}
+    stack.kill(store, signal.SIGSTOP)
+    try:
+        for method, path, body, needs in HUNG_STORE_REQUESTS:
+            started = time.monotonic()
+            if path.startswith("/api/v1"):
+                reply = v1(stack, token, method, path[len("/api/v1"):], body)
+            else:
+                reply = call(stack, method, path, body)
+            took = timings[method, path] = round(time.monotonic() - started, 2)
+            if store in needs:
+                assert reply.status_code == 503, reply.text
+                if path == "/readyz":
+                    assert reply.json()["checks"][store].startswith("unavailable"), reply.text
+                else:
+                    assert f"The {store} store" in reply.json()["message"], reply.text
+                assert took < 2, timings
+            else:
+                assert reply.status_code == 200, reply.text
+                assert took < 0.5, timings
+    finally:
+        stack.kill(store, signal.SIGCONT)
+
+    wait_until(lambda: call(stack, "GET", "/readyz").status_code == 200, timeout=10, message="ready")
+    assert send(stack, "test", ["Artem"], "after").status_code == 200
+    wait_until(lambda: "after" in {r["text"] for r in received(stack)}, timeout=20, message="sent after")
+    wait_until(lambda: settled(stack), timeout=20, message="every delivery finished")
+    assert sorted(r["text"] for r in received(stack)) == ["after"] + ["before"] * 4
+    sent = v1(stack, token, "GET", "/messages").json()
+    assert sorted(m["text"] for m in sent) == ["after"] + ["before"] * 4
+    contacts = call(stack, "GET", "/api/contacts", {"user_name": "test"}).json()["contacts"]
+    # With Redis hung, changing contacts needs only MongoDB, and worked.
+    assert sorted(contacts) == (["Artem", "Old"] if store == "mongo" else ["Artem", "New"])

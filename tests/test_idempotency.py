@@ -8,7 +8,6 @@ import redis
 
 from apiclient import add_contact, attempts, received, send
 from core.keys import Keys
-from workers.celery_app import create_celery
 from workers.context import WorkerContext
 from workers.delivery import attempt_delivery
 from helpers import wait_until
@@ -16,7 +15,7 @@ from helpers import wait_until
 
 @pytest.fixture
 def ctx(stack):
-    return WorkerContext(stack.config, create_celery(stack.config))
+    return WorkerContext(stack.config)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import json
 import time
 
 import pytest
+import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -37,13 +38,18 @@ def test_requests_are_counted_by_method_route_and_status_across_api_workers(stac
     for _ in range(3):
         assert v1(stack, token, "GET", "/messages/nope").status_code == 404
     v1(stack, "bad", "GET", "/me")
-    samples = scrape(stack)
-    count = "dispatcher_http_requests_total"
-    assert sample(samples, count, method="GET", route="/api/v1/me", status="200") == 10
-    assert sample(samples, count, method="GET", route="/api/v1/messages/<message_id>",
-                  status="404") == 3
-    assert sample(samples, count, method="GET", route="/api/v1/me", status="401") == 1
-    assert sample(samples, count, method="POST", route="/api/v1/contacts", status="201") == 1
+    expected = {("GET", "/api/v1/me", "200"): 10, ("GET", "/api/v1/messages/<message_id>", "404"): 3,
+                ("GET", "/api/v1/me", "401"): 1, ("POST", "/api/v1/contacts", "201"): 1}
+
+    def counted():
+        samples = scrape(stack)
+        return {labels: sample(samples, "dispatcher_http_requests_total", method=labels[0],
+                               route=labels[1], status=labels[2]) or 0 for labels in expected}
+
+    # Each API process adds its counts to Redis once a second.
+    wait_until(lambda: sum(counted().values()) >= sum(expected.values()), timeout=5,
+               message="requests counted")
+    assert counted() == expected
 
 
 def test_deliveries_are_counted_by_messenger_and_outcome_with_their_latency(stack, token):
@@ -72,8 +78,27 @@ def test_queue_depth_shows_the_broker_queue_and_the_schedule(stack, token):
     stack.stop("worker")
     v1(stack, token, "POST", "/messages", {"to": "Artem", "text": "now", "messengers": ["telegram"]})
     samples = scrape(stack)
-    assert sample(samples, "dispatcher_queue_depth", queue="schedule") == 2
+    # Every unfinished delivery: the two due in an hour and the one queued now.
+    assert sample(samples, "dispatcher_queue_depth", queue="schedule") == 3
     assert sample(samples, "dispatcher_queue_depth", queue="broker") == 1
+
+
+def test_metrics_show_redis_memory_and_readyz_warns_when_nearly_full(stack, token):
+    samples = scrape(stack)
+    used = sample(samples, "dispatcher_redis_memory_used_bytes")
+    assert used > 100_000
+    assert sample(samples, "dispatcher_redis_memory_limit_bytes") == 0
+    client = redis.Redis.from_url(stack.config.redis_url)
+    try:
+        client.config_set("maxmemory", int(used / 0.95))
+        ready = call(stack, "GET", "/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["status"] == "degraded"
+        assert ready.json()["checks"]["redis"].startswith("degraded: memory 9")
+        client.config_set("maxmemory", int(used * 4))
+        assert call(stack, "GET", "/readyz").json()["status"] == "ok"
+    finally:
+        client.config_set("maxmemory", 0)
 
 
 def test_each_request_is_one_json_log_line(stack, token):

@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 import redis
 
-from workers.celery_app import DELIVER_TASK, create_celery
-from workers.publisher import TaskPublisher
+from core.dispatch import DELIVER_TASK
+from core.publisher import TaskPublisher
+from workers.celery_app import create_celery
 
 TASK_ID = "m1:telegram:0"
 ARGS = (TASK_ID, 3)
@@ -31,7 +32,7 @@ def test_messages_match_celerys_own_for_now_and_for_later(make_stack):
     config = make_stack(["redis"]).config
     celery = create_celery(config)
     client = redis.Redis.from_url(config.redis_url)
-    publisher = TaskPublisher(celery, DELIVER_TASK, config.delivery_queue)
+    publisher = TaskPublisher(DELIVER_TASK, config.delivery_queue)
     for eta in (None, time.time() + 60):
         when = None if eta is None else datetime.fromtimestamp(eta, timezone.utc)
         celery.send_task(DELIVER_TASK, args=ARGS, task_id=TASK_ID, eta=when, ignore_result=True)

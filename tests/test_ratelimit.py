@@ -155,6 +155,6 @@ def test_several_workers_keep_each_messenger_under_its_limits_and_lose_nothing(m
     assert max(whatsapp) - min(whatsapp) >= (40 - 10) / 10
 
     client = redis.Redis.from_url(stack.config.redis_url, decode_responses=True)
-    deliveries = DeliveryStore(client, Keys(stack.config.redis_prefix))
+    deliveries = DeliveryStore.from_config(client, Keys(stack.config.redis_prefix), stack.config)
     assert {deliveries.get(r["key"])["attempts"] for r in got} == {"1"}, "a wait used up an attempt"
     client.close()

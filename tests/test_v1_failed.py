@@ -106,3 +106,10 @@ def test_unknown_ids_are_404(stack, token, delivery_id):
         reply = v1(stack, token, method, path)
         assert reply.status_code == 404
         assert reply.json()["code"] == 404
+
+
+@pytest.mark.parametrize("path", ["/failed", "/messages"])
+def test_a_page_far_past_the_last_is_empty(stack, token, path):
+    reply = v1(stack, token, "GET", path, params={"page": 10**30, "page_size": 100})
+    assert reply.status_code == 200, reply.text
+    assert reply.json() == []

@@ -12,11 +12,11 @@ those commands. Together they were half of a worker's CPU per delivery. Here:
 - acknowledgements made during one turn of the worker's event loop are
   removed from the unacknowledged set together, before the loop next waits.
 
-What a killed worker held comes back exactly as with the stock transport:
-its messages are still in the unacknowledged set and return to the queue
-after the visibility timeout. An acknowledgement lost with the process (at
-most one loop turn's) brings a finished task back once; the delivery's claim
-then skips it, as it skips any repeat.
+What a killed worker held stays in the unacknowledged set, as with the
+stock transport, and returns to the queue after the visibility timeout; by
+then the schedule (core/schedule.py) has long sent its deliveries, and the
+claims skip these late copies, as they skip any repeat. So does an
+acknowledgement lost with the process (at most one loop turn's).
 """
 
 import logging
@@ -29,6 +29,7 @@ from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 log = logging.getLogger("workers.broker")
@@ -74,11 +75,28 @@ class QoS(kombu_redis.QoS):
             super().append(message, delivery_tag)
 
     def ack(self, delivery_tag):
-        if not self.channel.connection.defer_acks:
+        transport = self.channel.connection
+        if transport is None:
+            # A task that finished after its channel closed with a lost
+            # connection: its message stays unacknowledged, and the copy
+            # that comes back after the visibility timeout is skipped.
+            virtual.QoS.ack(self, delivery_tag)
+            return
+        if not transport.defer_acks:
             super().ack(delivery_tag)
             return
         self._acked.append(delivery_tag)
         virtual.QoS.ack(self, delivery_tag)
+
+    def restore_unacked_once(self, stderr=None):
+        # At a channel's close kombu puts what it held back in the queue. When
+        # the close follows a lost connection that fails too; the messages
+        # stay unacknowledged and the schedule brings their deliveries back,
+        # where an error here would stop the worker for good.
+        try:
+            super().restore_unacked_once(stderr)
+        except RedisError as exc:
+            log.warning("unacknowledged messages not restored at close: %s", exc)
 
     def flush_acks(self):
         """Remove every deferred acknowledgement's message from the unacknowledged set."""
@@ -104,6 +122,10 @@ class Channel(kombu_redis.Channel):
     _pop_and_record = None
 
     def _commands(self):
+        if self.connection.client is None:
+            # The connection is being torn down: kombu's pool would fail with
+            # an AttributeError, which Celery takes for a fatal error.
+            raise RedisConnectionError("the broker connection is closed")
         # The pool is replaced after a fork or a disconnect; follow it.
         pool = self.pool
         if self._command_client is None or self._command_client.connection_pool is not pool:

@@ -7,9 +7,8 @@ from celery import Celery
 from celery.signals import setup_logging, worker_init
 
 from core.config import Config
+from core.dispatch import DELIVER_TASK
 from core.logs import setup_logging as setup_json_logging
-
-DELIVER_TASK = "workers.deliver"
 
 
 def create_celery(config: Config) -> Celery:
@@ -54,7 +53,7 @@ def _transport_for(broker_url):
     return "workers.broker:Transport" if broker_url.startswith("redis://") else None
 
 
-app = create_celery(Config.from_env())
+app = create_celery(Config.from_env_or_exit())
 
 
 @setup_logging.connect

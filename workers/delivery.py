@@ -4,15 +4,23 @@ import json
 import logging
 import time
 
+from redis.exceptions import RedisError
+
+from core.dispatch import Job
 from core.logs import log_event
-from core.messages import message_id_of
 from core.metrics import answer_outcome
 from core.timeutil import epoch_to_iso
-from workers.dispatch import Job
+from workers.gateways import transient
 from workers.ratelimit import await_turn
 from workers.retry import backoff_delay
 
 log = logging.getLogger("workers.delivery")
+# Recording an outcome stops being tried this long before the claim's lease
+# ends, when another worker may take the delivery over; between tries, a
+# pause from RECORD_PAUSE doubling up to RECORD_PAUSE_MAX.
+RECORD_MARGIN = 0.5
+RECORD_PAUSE = 0.1
+RECORD_PAUSE_MAX = 1.0
 
 
 def attempt_delivery(ctx, delivery_id: str, ticket: int) -> str:
@@ -20,22 +28,54 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> str:
     if not await_turn(ctx, delivery_id, ticket):
         return "throttled"
     now = time.time()
-    claim = ctx.deliveries.claim(
-        delivery_id, message_id_of(delivery_id), ticket, now, now + ctx.lease_seconds
-    )
+    lease_until = now + ctx.config.claim_lease
+    claim = ctx.deliveries.claim(delivery_id, ticket, now, lease_until)
     if claim.outcome == "skip":
         log_event(log, "delivery.skipped", delivery_id=delivery_id, ticket=ticket, reason=claim.detail)
         return "skipped"
     if claim.outcome == "busy":
-        ctx.dispatcher.submit([Job(delivery_id, ticket, float(claim.detail))])
+        # The holder finishes it; if the holder died, the schedule entry at
+        # its lease's end brings the delivery back.
         log_event(log, "delivery.held", delivery_id=delivery_id, ticket=ticket, until=claim.detail)
         return "held"
-    gateway = ctx.gateways[claim.messenger]
-    outcome = gateway.send(claim.to, claim.text, key=delivery_id)
+    if claim.outcome == "early":
+        ctx.dispatcher.defer(Job(delivery_id, ticket, float(claim.detail)), now)
+        log_event(log, "delivery.early", delivery_id=delivery_id, ticket=ticket, due=claim.detail)
+        return "early"
     attempts = int(claim.attempts)
-    now = time.time()
+    outcome = _send(ctx, claim, delivery_id, attempts)
     ctx.tally.add(claim.messenger, answer_outcome(outcome.kind, attempts, ctx.config.max_attempts),
-                  now - float(claim.due))
+                  time.time() - float(claim.due))
+    # A store that is away for a moment (a restart) must not turn a sent
+    # delivery into a second send once the lease ends: keep trying to
+    # record the outcome while the lease holds.
+    deadline = lease_until - RECORD_MARGIN
+    try:
+        return _while_store_returns(deadline, _record, ctx, claim, delivery_id, ticket, attempts, outcome)
+    except RedisError:
+        raise
+    except Exception as exc:  # e.g. an answer's unusable Retry-After: still an outcome
+        log.exception("delivery %s: error recording the outcome", delivery_id)
+        return _while_store_returns(deadline, _record, ctx, claim, delivery_id, ticket, attempts,
+                                    transient(_describe(exc)))
+
+
+def _while_store_returns(deadline, record, *args):
+    """record(*args), tried again while Redis is unreachable, until the deadline."""
+    pause = RECORD_PAUSE
+    while True:
+        try:
+            return record(*args)
+        except RedisError:
+            if time.time() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, RECORD_PAUSE_MAX)
+
+
+def _record(ctx, claim, delivery_id, ticket, attempts, outcome):
+    """Record what a send came to: sent, retrying or failed."""
+    now = time.time()
     fields = dict(delivery_id=delivery_id, messenger=claim.messenger, attempt=attempts)
     if outcome.kind == "sent":
         ctx.deliveries.mark_sent(delivery_id, ticket, now)
@@ -45,11 +85,12 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> str:
         _retry_later(ctx, delivery_id, ticket, attempts, outcome, now)
         log_event(log, "delivery.retrying", error=outcome.error, **fields)
         return "retrying"
+    gateway = ctx.gateways.get(claim.messenger)
     record = {
         "sender": claim.sender,
         "message": claim.text,
         "contact": claim.contact,
-        "url": gateway.url,
+        "url": gateway.url if gateway is not None else "",
         "time": json.loads(claim.time),
         "delivery_id": delivery_id,
         "messenger": claim.messenger,
@@ -62,12 +103,30 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> str:
     return "failed"
 
 
+def _send(ctx, claim, delivery_id, attempts):
+    """The gateway's outcome; any error on the way is a transient failure with its description."""
+    if attempts > ctx.config.max_attempts:
+        # Only a lease taken over after its holder died counts past the
+        # last attempt: a delivery whose sending kills its worker each time.
+        return transient(f"no answer: the worker sending it stopped during attempt {attempts - 1}")
+    try:
+        return ctx.gateways[claim.messenger].send(claim.to, claim.text, key=delivery_id)
+    except Exception as exc:  # an adapter's bug or a bad answer must still end in an outcome
+        log.exception("delivery %s: error during send", delivery_id)
+        return transient(_describe(exc))
+
+
+def _describe(exc) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _retry_later(ctx, delivery_id, ticket, attempts, outcome, now):
     config = ctx.config
     delay = backoff_delay(attempts, config.retry_backoff, config.retry_backoff_max, outcome.retry_after)
     due = now + delay
+    schedule = ctx.dispatcher.schedule
     scheduled = ctx.deliveries.mark_retrying(
-        delivery_id, ticket, now, outcome.error, due, ctx.dispatcher.hand_over_time(due, now)
+        delivery_id, ticket, now, outcome.error, due, schedule.moment(due, now)
     )
-    if scheduled and delay <= config.schedule_horizon:
+    if scheduled and delay <= schedule.horizon:
         ctx.dispatcher.publish([Job(delivery_id, ticket + 1, due)])

@@ -15,12 +15,12 @@ import time
 from collections import namedtuple
 
 from core.config import MESSENGERS
+from core.dispatch import Job
 from core.logs import log_event
-from workers.dispatch import Job
+from core.statuses import WAITING
 
 log = logging.getLogger("workers.ratelimit")
 
-WAITING = ("queued", "scheduled", "retrying")
 Turn = namedtuple("Turn", "go wait")
 
 # KEYS[2i-1]: limit i's pacing hash (tat: when the next send may go; line: the
@@ -88,8 +88,6 @@ class RateLimiter:
     """Paces each messenger's sends overall and per chat, across all workers."""
 
     def __init__(self, redis, keys, limits: dict, headroom=0.0, linger=0.25):
-        if not 0 <= headroom < 1:
-            raise ValueError(f"RATE_LIMIT_HEADROOM: must be at least 0 and below 1, not {headroom}")
         self._keys = keys
         self._take = redis.register_script(_TAKE)
         self._linger = linger
@@ -144,7 +142,7 @@ def await_turn(ctx, delivery_id, ticket) -> bool:
         if turn.wait:
             time.sleep(turn.wait)
         return True
-    ctx.dispatcher.submit([Job(delivery_id, ticket, time.time() + turn.wait)])
+    ctx.dispatcher.defer(Job(delivery_id, ticket, time.time() + turn.wait))
     log_event(log, "delivery.throttled", delivery_id=delivery_id, ticket=ticket,
               messenger=fields["messenger"], wait=round(turn.wait, 3))
     return False

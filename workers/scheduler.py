@@ -1,6 +1,6 @@
-"""The scheduler process: hands due schedule entries to Celery.
+"""The scheduler process: acts on every delivery whose moment in the schedule has come.
 
-Run as `python -m workers.scheduler`.
+Run as `python -m workers.scheduler`; several copies may run at once.
 """
 
 import logging
@@ -11,44 +11,81 @@ import time
 from redis.exceptions import RedisError
 
 from core.config import Config
-from core.deliveries import FINAL
+from core.dispatch import Job
 from core.logs import log_event, setup_logging
-from workers.celery_app import create_celery
+from core.statuses import SENDING, WAITING
 from workers.context import worker_context
-from workers.dispatch import Job
 
 log = logging.getLogger("workers.scheduler")
 BATCH = 1000
+# A broker queue this long means the workers are behind, not gone: an
+# overdue delivery in it is looked at again once the queue could have
+# drained, at DRAIN_RATE tasks a second, rather than copied now.
+BACKLOG = 1000
+DRAIN_RATE = 1000.0
+
+
+def next_step(delivery_id, ticket, head, now, schedule, queued):
+    """What to do with an entry whose moment came: None to drop it, else (next moment, job or None).
+
+    `head` is the delivery's (status, ticket, due, lease); `queued` how many
+    tasks wait in the broker's queue.
+    """
+    status, current, due, lease = head
+    if status is None or int(current) != ticket or (status not in WAITING and status != SENDING):
+        return None
+    due = float(due)
+    if status == SENDING and float(lease) > now:
+        return float(lease), None
+    if due - now > schedule.horizon:
+        return due - schedule.horizon, None
+    if due > now:
+        return due + schedule.grace, Job(delivery_id, ticket, due)
+    if queued >= BACKLOG:
+        return now + schedule.grace + queued / DRAIN_RATE, None
+    # Due, and neither claimed in time nor sent within its lease: the task
+    # was lost with its worker (or never published). Send a fresh copy.
+    return now + schedule.grace, Job(delivery_id, ticket, now)
 
 
 def hand_over_due(ctx, now: float) -> int:
-    """Publish every schedule entry whose time has come; how many were published."""
-    published = 0
+    """Act on every schedule entry whose moment has come; how many tasks were published."""
+    dispatcher, schedule = ctx.dispatcher, ctx.dispatcher.schedule
+    queue = dispatcher.publisher.queue
+    published, seen = 0, set()
     while True:
-        entries = ctx.schedule.due(now, BATCH)
+        entries = [e for e in schedule.due(now, BATCH) if e[:2] not in seen]
         if not entries:
             return published
-        records = ctx.deliveries.get_many([d for d, _ in entries])
-        jobs, stale = [], []
-        for (delivery_id, ticket), fields in zip(entries, records):
-            if fields and int(fields["ticket"]) == ticket and fields["status"] not in FINAL:
-                jobs.append(Job(delivery_id, ticket, float(fields["due"])))
-            else:
-                stale.append((delivery_id, ticket))
-        ctx.dispatcher.publish(jobs)
-        ctx.schedule.remove(stale)
-        published += len(jobs)
+        queued = ctx.redis.llen(queue)
+        heads = ctx.deliveries.heads([d for d, _, _ in entries])
+        actions, finished = [], []
+        for (delivery_id, ticket, score), head in zip(entries, heads):
+            seen.add((delivery_id, ticket))
+            step = next_step(delivery_id, ticket, head, now, schedule, queued)
+            if step is None:
+                finished.append((delivery_id, ticket))
+                continue
+            moment, job = step
+            message = "" if job is None else dispatcher.task_message(job, now)
+            actions.append((delivery_id, ticket, score, moment, message))
+        published += schedule.take(queue, actions)
+        schedule.remove(finished)
 
 
 def run(config: Config, stop: threading.Event):
-    """Hand over due entries every `scheduler_interval` seconds until stopped."""
-    ctx = worker_context(create_celery(config))
+    """Act on due entries and purge expired records every `scheduler_interval` seconds until stopped."""
+    ctx = worker_context(config)
     log_event(log, "scheduler.started", interval=config.scheduler_interval)
     while not stop.is_set():
         try:
-            published = hand_over_due(ctx, time.time())
+            now = time.time()
+            published = hand_over_due(ctx, now)
             if published:
                 log_event(log, "scheduler.published", count=published)
+            purged = ctx.retention.purge(now)
+            if purged:
+                log_event(log, "scheduler.purged", count=purged)
         except RedisError as exc:
             log_event(log, "scheduler.store_unavailable", level=logging.WARNING, error=str(exc))
         stop.wait(config.scheduler_interval)
@@ -57,7 +94,7 @@ def run(config: Config, stop: threading.Event):
 
 def main():
     """Entry point: run the scheduler until SIGTERM or SIGINT."""
-    config = Config.from_env()
+    config = Config.from_env_or_exit()
     setup_logging(config.log_level)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -3,7 +3,7 @@
 from celery import shared_task
 from redis.exceptions import RedisError
 
-from workers.celery_app import DELIVER_TASK
+from core.dispatch import DELIVER_TASK
 from workers.context import worker_context
 from workers.delivery import attempt_delivery
 
@@ -12,7 +12,8 @@ from workers.delivery import attempt_delivery
 def deliver(self, delivery_id: str, ticket: int):
     """Make one attempt at one delivery (idempotent on its id and ticket)."""
     try:
-        return attempt_delivery(worker_context(self.app), delivery_id, ticket)
+        return attempt_delivery(worker_context(self.app.dispatcher_config), delivery_id, ticket)
     except RedisError as exc:
-        # The store is away: try this same ticket again rather than drop it.
+        # The store is away: try this same ticket again soon. Should this
+        # retry be lost too, the delivery's schedule entry brings it back.
         raise self.retry(exc=exc, countdown=2)

@@ -27,6 +27,9 @@ class Failed(MethodView):
         page = pagination_parameters
         store = services().failed
         page.item_count = store.count_for(current_user())
+        if page.first_item >= page.item_count:
+            # Past the last page (Redis refuses offsets beyond 64 bits).
+            return []
         return store.list_for(current_user(), page.first_item, page.page_size)
 
 

@@ -25,6 +25,9 @@ class Messages(MethodView):
         page = pagination_parameters
         store = services().deliveries
         page.item_count = store.message_count_for(current_user())
+        if page.first_item >= page.item_count:
+            # Past the last page (Redis refuses offsets beyond 64 bits).
+            return []
         ids = store.message_ids_for(current_user(), page.first_item, page.page_size)
         return message_summaries(services(), ids)
 

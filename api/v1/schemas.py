@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from api.fields import MessengerId, Names, When, message_text_field, name_field
 from core.config import MESSENGERS
-from core.deliveries import STATUSES
+from core.statuses import STATUSES
 
 # A message's status sums up its deliveries': the one they share, else one of these.
 MESSAGE_STATUSES = (*STATUSES, "in_progress", "partial", "empty")

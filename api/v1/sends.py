@@ -7,7 +7,7 @@ from datetime import datetime
 
 from api.errors import ApiError
 from api.sending import send_message
-from api.v1.views import new_message_view
+from api.v1.views import new_message_view, recorded_view
 from core.config import MESSENGERS
 from core.timeutil import epoch_to_wallclock, wallclock_to_epoch
 
@@ -31,13 +31,14 @@ def send(svc, user, data, key, body):
         if held["fingerprint"] != fingerprint:
             raise _conflict("was used with another request body")
         if "status" in held:
-            return held["body"], held["status"], {"Idempotent-Replayed": "true"}
+            answer = recorded_view(svc, user, held["message_id"], held["at"])
+            return answer, held["status"], {"Idempotent-Replayed": "true"}
         if time.monotonic() > deadline:
             raise _conflict("belongs to a request still in progress; try again shortly")
         time.sleep(RACE_POLL)
 
-    def keep_answer(pipe, answer):
-        store.finish(pipe, user, key, fingerprint, ACCEPTED, answer)
+    def keep_answer(pipe, message, now):
+        store.finish(pipe, user, key, fingerprint, ACCEPTED, message.id, now)
 
     try:
         return _send(svc, user, data, keep_answer), ACCEPTED, {}
@@ -53,7 +54,7 @@ def _conflict(problem):
 
 
 def _send(svc, user, data, keep=None):
-    """Send; the answer is made, and `keep(pipe, answer)` queued, in the recording transaction."""
+    """Send; the answer is made, and `keep(pipe, message, now)` queued, in the recording transaction."""
     due, wallclock = _instant(data["not_before"], svc.config.timezone)
     chosen = data["messengers"] or MESSENGERS
     messengers = tuple(m for m in MESSENGERS if m in chosen)
@@ -62,7 +63,7 @@ def _send(svc, user, data, keep=None):
     def record(pipe, message, now):
         answer.update(new_message_view(message, now))
         if keep is not None:
-            keep(pipe, answer)
+            keep(pipe, message, now)
 
     send_message(svc, user, data["to"], data["text"], due, wallclock, messengers,
                  also=record, field="to")

@@ -4,7 +4,7 @@ import time
 from collections import Counter
 
 from api.errors import ApiError
-from core.deliveries import FINAL
+from core.statuses import FINAL, waiting_status
 from core.timeutil import epoch_to_iso
 
 DELIVERY_FIELDS = ("contact", "messenger", "to", "status", "last_error")
@@ -46,12 +46,25 @@ def _head(message_id, message):
 def new_message_view(message, now) -> dict:
     """A message just recorded, as the store holds it now (what a send answers)."""
     # As DeliveryStore.write records it: waiting, no attempt yet.
-    status = "scheduled" if message.due > now else "queued"
+    status = waiting_status(message.due, now)
     fields = {"sender": message.sender, "text": message.text, "due": message.due,
               "created_at": message.created_at}
     deliveries = [{"contact": d.contact, "messenger": d.messenger, "to": d.to, "status": status,
                    "attempts": 0, "last_error": "", "updated_at": now} for d in message.deliveries]
     return message_view(message.id, fields, [d.id for d in message.deliveries], deliveries)
+
+
+def recorded_view(svc, user, message_id, now) -> dict:
+    """A send's answer again, rebuilt from what the send recorded at `now` (as new_message_view)."""
+    message = svc.deliveries.message(message_id)
+    if message.get("sender") != user:
+        raise ApiError(409, "This Idempotency-Key's message is no longer kept.",
+                       {"headers": {"Idempotency-Key": ["The key's message is no longer kept."]}})
+    ids = svc.deliveries.delivery_ids_of(message_id, message)
+    status = waiting_status(float(message["due"]), now)
+    deliveries = [{**d, "status": status, "attempts": 0, "last_error": "", "updated_at": now}
+                  for d in svc.deliveries.get_many(ids)]
+    return message_view(message_id, message, ids, deliveries)
 
 
 def own_message(svc, user, message_id) -> dict:
@@ -80,5 +93,5 @@ def message_summaries(svc, message_ids) -> list:
 def cancel_message(svc, user, message_id) -> dict:
     """Cancel a message's deliveries that have not started: which were, and the message now."""
     message = own_message(svc, user, message_id)
-    cancelled = svc.deliveries.cancel([d["id"] for d in message["deliveries"]], time.time())
+    cancelled = svc.deliveries.cancel(message_id, [d["id"] for d in message["deliveries"]], time.time())
     return {"cancelled": cancelled, "message": own_message(svc, user, message_id)}

@@ -23,11 +23,7 @@ __all__ = ["SENT", "Outcome", "build_gateways", "permanent", "transient"]
 
 def build_gateways(config) -> dict:
     """One gateway per messenger, of the family MESSENGER_API names, sharing one transport."""
-    try:
-        family = REGISTRY[config.messenger_api]
-    except KeyError:
-        raise ValueError(
-            f"MESSENGER_API: unknown {config.messenger_api!r}; known: {', '.join(REGISTRY)}"
-        ) from None
+    # Config accepts only the MESSENGER_APIS this registry holds.
+    family = REGISTRY[config.messenger_api]
     transport = Transport(config)
     return {m: family[m](config, transport) for m in MESSENGERS}

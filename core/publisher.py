@@ -13,6 +13,8 @@ import json
 import uuid
 from datetime import datetime, timezone
 
+from celery import Celery
+
 # Headers that differ from task to task; the rest are the template's.
 _PER_TASK = ("id", "root_id", "argsrepr", "eta")
 
@@ -20,7 +22,9 @@ _PER_TASK = ("id", "root_id", "argsrepr", "eta")
 class TaskPublisher:
     """Adds Celery protocol-2 messages for one task to a queue, through a pipeline."""
 
-    def __init__(self, celery, task_name, queue):
+    def __init__(self, task_name, queue):
+        # A bare app: the headers of a task message depend on no setting.
+        celery = Celery("dispatcher", set_as_current=False)
         template = celery.amqp.as_task_v2("template", task_name, args=(), ignore_result=True)
         shared = {k: v for k, v in template.headers.items() if k not in _PER_TASK}
         # What every message shares, serialised once; each message puts its
@@ -28,18 +32,22 @@ class TaskPublisher:
         self._headers = json.dumps(shared)[:-1]
         self._body_tail = f", {{}}, {json.dumps(template.body[2])}]"
         self._routing = json.dumps({"exchange": "", "routing_key": queue})
-        self._queue = queue
+        self.queue = queue
 
     def add(self, pipe, task_id, args, eta=None):
         """Queue the LPUSH of one task message (ETA as epoch seconds, or None for now)."""
+        pipe.lpush(self.queue, self.message(task_id, args, eta))
+
+    def message(self, task_id, args, eta=None) -> str:
+        """One task message as the broker keeps it (ETA as epoch seconds, or None for now)."""
         task = json.dumps(task_id)
         body = base64.b64encode(f"[{json.dumps(list(args))}{self._body_tail}".encode()).decode()
         eta_iso = "null" if eta is None else json.dumps(datetime.fromtimestamp(eta, timezone.utc).isoformat())
-        pipe.lpush(self._queue, (
+        return (
             f'{{"body": "{body}", "content-encoding": "utf-8", "content-type": "application/json", '
             f'"headers": {self._headers}, "id": {task}, "root_id": {task}, '
             f'"argsrepr": {json.dumps(repr(tuple(args)))}, "eta": {eta_iso}}}, '
             f'"properties": {{"correlation_id": {task}, "reply_to": "", "delivery_mode": 2, '
             f'"delivery_info": {self._routing}, "priority": 0, "body_encoding": "base64", '
             f'"delivery_tag": "{uuid.uuid4()}"}}}}'
-        ))
+        )
