@@ -9,7 +9,9 @@ import signal
 import time
 from collections import Counter
 
+import pytest
 import redis
+from kombu import Connection
 
 from apiclient import add_contact, received, send, set_faults
 from helpers import wait_until
@@ -64,3 +66,19 @@ def test_finished_tasks_leave_the_unacknowledged_set(stack):
     wait_until(lambda: len(received(stack)) == COUNT, timeout=30, message="every delivery sent")
     wait_until(lambda: broker_state(stack) == {"queued": 0, "unacked": 0}, timeout=5,
                message="broker empty")
+
+
+def test_a_task_that_outlives_its_broker_connection_fails_softly(make_stack):
+    # As after Redis went away: the channel closed, a task finishes later.
+    stack = make_stack(["redis"])
+    with Connection(stack.config.redis_url, transport="workers.broker:Transport") as connection:
+        queue = connection.SimpleQueue("outliving")
+        queue.put({"n": 1})
+        queue.put({"n": 2})
+        first, second = queue.get(timeout=5), queue.get(timeout=5)
+        errors = connection.connection_errors
+    # Neither may raise what Celery takes for a fatal error (AttributeError):
+    # an ack is let go, a reject is a connection error, as kombu expects.
+    first.ack()
+    with pytest.raises(errors):
+        second.reject()

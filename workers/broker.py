@@ -122,9 +122,10 @@ class Channel(kombu_redis.Channel):
     _pop_and_record = None
 
     def _commands(self):
-        if self.connection.client is None:
-            # The connection is being torn down: kombu's pool would fail with
-            # an AttributeError, which Celery takes for a fatal error.
+        if self.connection is None or self.connection.client is None:
+            # The connection is being torn down or gone (an ack or reject of a
+            # task that outlived it): kombu's pool would fail with an
+            # AttributeError, which Celery takes for a fatal error.
             raise RedisConnectionError("the broker connection is closed")
         # The pool is replaced after a fork or a disconnect; follow it.
         pool = self.pool
