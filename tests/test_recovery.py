@@ -195,3 +195,20 @@ def test_a_redis_restart_mid_send_neither_stops_the_worker_nor_sends_twice(make_
     # Still consuming: a send made now arrives.
     assert send(stack, "test", ["r0"], "after the restart").status_code == 200
     wait_until(lambda: len(received(stack)) == 6, timeout=10, message="the next send delivered")
+
+
+def test_tasks_a_worker_held_for_later_come_back_on_time_after_a_redis_restart(make_stack):
+    stack = make_stack(shipped=True, worker_processes=1, memory_mongo=False)
+    add_contact(stack, "test", "Artem", telegram="artem")
+    due = int(time.time()) + 12
+    assert send(stack, "test", ["Artem"], "on time", wallclock(due)).status_code == 200
+    client = store(stack)
+    wait_until(lambda: client.hlen("unacked") == 1, timeout=5, message="the worker holds the task")
+
+    stack.kill("redis", signal.SIGKILL)
+    time.sleep(1)
+    stack.start("redis")
+
+    got = wait_until(lambda: received(stack), timeout=PROMISE, message="delivered")
+    # Put back in the queue on reconnecting, not sent a grace late by the schedule.
+    assert due <= got[0]["time"] < due + 1

@@ -12,8 +12,11 @@ those commands. Together they were half of a worker's CPU per delivery. Here:
 - acknowledgements made during one turn of the worker's event loop are
   removed from the unacknowledged set together, before the loop next waits.
 
-What a killed worker held stays in the unacknowledged set, as with the
-stock transport, and returns to the queue after the visibility timeout; by
+When the connection is lost (Redis restarts), what the channel held but
+could not put back in the queue then is put back by the next channel, so
+tasks waiting for their ETA come back in time. What a killed worker held
+stays in the unacknowledged set, as with the stock transport, and returns
+to the queue after the visibility timeout; by
 then the schedule (core/schedule.py) has long sent its deliveries, and the
 claims skip these late copies, as they skip any repeat. So does an
 acknowledgement lost with the process (at most one loop turn's).
@@ -36,6 +39,9 @@ log = logging.getLogger("workers.broker")
 
 # Most messages one script call takes after a BRPOP.
 BATCH = 32
+# Delivery tags of messages a channel held when its connection was lost and
+# could not put back then (this process's, for the next channel to restore).
+_left_behind = set()
 
 # KEYS: queue list, unacked hash, unacked index. ARGV: now, count. Pops up to
 # count messages and records each as kombu's QoS.append would:
@@ -93,10 +99,13 @@ class QoS(kombu_redis.QoS):
         # the close follows a lost connection that fails too; the messages
         # stay unacknowledged and the schedule brings their deliveries back,
         # where an error here would stop the worker for good.
+        held = list(self._delivered)
         try:
             super().restore_unacked_once(stderr)
         except RedisError as exc:
-            log.warning("unacknowledged messages not restored at close: %s", exc)
+            # Still in Redis's unacknowledged set: the next channel puts them back.
+            _left_behind.update(held)
+            log.warning("%d unacknowledged messages left to restore: %s", len(held), exc)
 
     def flush_acks(self):
         """Remove every deferred acknowledgement's message from the unacknowledged set."""
@@ -120,6 +129,26 @@ class Channel(kombu_redis.Channel):
     QoS = QoS
     _command_client = None
     _pop_and_record = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._restore_left_behind()
+
+    def _restore_left_behind(self):
+        """Put back in the queue what a channel closed by a lost connection still held."""
+        # Tasks waiting for their ETA were dropped from memory with that
+        # channel: back in the queue now, they come back in time, where the
+        # schedule would send them only a grace after they were due.
+        tags = list(_left_behind)
+        try:
+            for tag in tags:
+                self.qos.restore_by_tag(tag)
+                _left_behind.discard(tag)
+        except RedisError as exc:
+            log.warning("unacknowledged messages not restored yet: %s", exc)
+            return
+        if tags:
+            log.info("restored %d messages left unacknowledged by a lost connection", len(tags))
 
     def _commands(self):
         if self.connection is None or self.connection.client is None:
