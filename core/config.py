@@ -153,7 +153,7 @@ class Config:
     scheduler_interval: float = 0.5
     # A delivery nobody took this long after its due time, or after its
     # claim lease ran out, is handed to Celery again by the scheduler.
-    recovery_grace: float = 2.0
+    recovery_grace: float = 1.5
     # Seconds a claim lasts beyond the gateway request's own timeouts.
     claim_margin: float = 2.0
     # Finished messages, their deliveries and failed records are kept this long.

@@ -61,8 +61,13 @@ return {{'go', '', f[1], f[2], f[3], f[4], m[1], m[2], tostring(attempts), d[5]}
 """
 
 _HOLDS = f"""
-local d = redis.call('HMGET', KEYS[1], 'status', 'ticket')
+local d = redis.call('HMGET', KEYS[1], 'status', 'ticket', 'attempts')
 if d[1] ~= '{SENDING}' or tonumber(d[2]) ~= tonumber(ARGV[1]) then return 0 end
+"""
+# For a failure, also the attempt (the last ARGV): a holder whose lease was
+# taken over by another attempt may not undo what the new holder does.
+_HOLDS_ATTEMPT = _HOLDS + """
+if tonumber(d[3]) ~= tonumber(ARGV[#ARGV]) then return 0 end
 """
 
 # KEYS: delivery, message, schedule, retention. ARGV: ticket, now, member,
@@ -74,8 +79,8 @@ return 1
 """
 
 # KEYS: delivery, schedule. ARGV: ticket, now, due, error, old member, new
-# member, the new member's moment.
-_RETRY = _HOLDS + f"""
+# member, the new member's moment, attempt.
+_RETRY = _HOLDS_ATTEMPT + f"""
 redis.call('HSET', KEYS[1], 'status', '{RETRYING}', 'ticket', tonumber(ARGV[1]) + 1,
            'due', ARGV[3], 'last_error', ARGV[4], 'updated_at', ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[5])
@@ -85,8 +90,8 @@ return 1
 
 # KEYS: delivery, message, schedule, retention, failed hash, failed index.
 # ARGV: ticket, now, member, message id, retention seconds, error, delivery
-# id, failed record.
-_FAIL = _FINISH + _HOLDS + f"""
+# id, failed record, attempt.
+_FAIL = _FINISH + _HOLDS_ATTEMPT + f"""
 redis.call('HSET', KEYS[1], 'status', '{FAILED}', 'last_error', ARGV[6], 'updated_at', ARGV[2])
 finish(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[2], ARGV[5])
 redis.call('HSET', KEYS[5], ARGV[7], ARGV[8])
@@ -113,6 +118,19 @@ if redis.call('HEXISTS', KEYS[2], 'open') == 1 then
   redis.call('HINCRBY', KEYS[2], 'open', 1)
 end
 return ticket
+"""
+
+# Hand a waiting delivery back for later: not before `due` (its turn under
+# a rate limit, or its due time when a task came early), its entry moved,
+# and its task (if any) queued, unless it moved on meanwhile. KEYS:
+# delivery, schedule, queue. ARGV: ticket, due, moment, member, message or ''.
+_DEFER = lua_set("WAITING", WAITING) + """
+local d = redis.call('HMGET', KEYS[1], 'status', 'ticket')
+if not WAITING[d[1]] or tonumber(d[2]) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'due', ARGV[2])
+redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[4])
+if ARGV[5] ~= '' then redis.call('LPUSH', KEYS[3], ARGV[5]) end
+return 1
 """
 
 # Cancel what has not started. KEYS: schedule, retention, message, then the
@@ -144,6 +162,7 @@ class DeliveryStore:
         self._retry = redis.register_script(_RETRY)
         self._fail = redis.register_script(_FAIL)
         self._resend = redis.register_script(_RESEND)
+        self._defer = redis.register_script(_DEFER)
         self._cancel = redis.register_script(_CANCEL)
 
     @classmethod
@@ -186,21 +205,29 @@ class DeliveryStore:
         keys, args = self._finishing(delivery_id, ticket)
         return bool(self._sent(keys=keys, args=[ticket, now, *args]))
 
-    def mark_retrying(self, delivery_id, ticket, now, error, due, moment) -> bool:
-        """Record a transient failure; the next ticket's schedule entry acts at `moment`."""
+    def mark_retrying(self, delivery_id, ticket, attempt, now, error, due, moment) -> bool:
+        """Record an attempt's transient failure; the next ticket's schedule entry acts at `moment`."""
         k = self._keys
         return bool(self._retry(
             keys=[k.delivery(delivery_id), k.schedule()],
             args=[ticket, now, due, error, k.schedule_member(delivery_id, ticket),
-                  k.schedule_member(delivery_id, ticket + 1), moment],
+                  k.schedule_member(delivery_id, ticket + 1), moment, attempt],
         ))
 
-    def mark_failed(self, delivery_id, ticket, now, error, sender, record: dict) -> bool:
-        """Record a delivery that failed for good, and its failed-store record."""
+    def mark_failed(self, delivery_id, ticket, attempt, now, error, sender, record: dict) -> bool:
+        """Record a delivery whose attempt failed for good, and its failed-store record."""
         keys, args = self._finishing(delivery_id, ticket)
         return bool(self._fail(
             keys=[*keys, self._keys.failed(sender), self._keys.failed_index(sender)],
-            args=[ticket, now, *args, error, delivery_id, json.dumps(record)],
+            args=[ticket, now, *args, error, delivery_id, json.dumps(record), attempt],
+        ))
+
+    def defer(self, delivery_id, ticket, due, moment, queue, message="") -> bool:
+        """Make a waiting delivery wait until `due`: entry at `moment`, and `message` queued."""
+        k = self._keys
+        return bool(self._defer(
+            keys=[k.delivery(delivery_id), k.schedule(), queue],
+            args=[ticket, due, moment, k.schedule_member(delivery_id, ticket), message],
         ))
 
     def _finishing(self, delivery_id, ticket):

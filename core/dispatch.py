@@ -37,14 +37,12 @@ class Dispatcher:
                     self._add_task(pipe, job, now)
             pipe.execute()
 
-    def defer(self, job, now=None):
-        """Hand a job back for later: an ETA task (or, beyond the horizon, none yet) and its entry moved."""
+    def defer(self, deliveries, job, now=None) -> bool:
+        """Hand a waiting job back for later: an ETA task (beyond the horizon, none yet), its entry moved."""
         now = time.time() if now is None else now
-        with self._redis.pipeline(transaction=True) as pipe:
-            if job.due - now <= self.schedule.horizon:
-                self._add_task(pipe, job, now)
-            self.schedule.move(pipe, [(job.delivery_id, job.ticket, self.schedule.moment(job.due, now))])
-            pipe.execute()
+        message = self.task_message(job, now) if job.due - now <= self.schedule.horizon else ""
+        return deliveries.defer(job.delivery_id, job.ticket, job.due, self.schedule.moment(job.due, now),
+                                self.publisher.queue, message)
 
     def publish(self, jobs):
         """Publish the tasks of jobs whose schedule entries are already written."""

@@ -44,11 +44,6 @@ class Keys:
         """The retention index's member for a finished message."""
         return f"m:{message_id}"
 
-    @staticmethod
-    def retention_failed(delivery_id):
-        """The retention index's member for a failed record."""
-        return f"f:{delivery_id}"
-
     def idempotency(self, user, key):
         """String: the first answer to a user's send with this Idempotency-Key."""
         # Hashed as a pair, so no name or key with a ':' can reach another user's.

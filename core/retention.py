@@ -6,7 +6,10 @@ each scored by when it may go. The scheduler calls `purge` with the rest of
 its rounds; deleting twice is harmless, so several schedulers may.
 """
 
+from redis.exceptions import WatchError
+
 from core.keys import Keys
+from core.messages import message_id_of
 
 
 class Retention:
@@ -24,23 +27,32 @@ class Retention:
             return 0
         messages = [m[2:] for m in members if m.startswith("m:")]
         failed = [m[2:] for m in members if m.startswith("f:")]
-        with self._redis.pipeline(transaction=False) as pipe:
-            for message_id in messages:
-                pipe.hmget(k.message(message_id), "sender", "count")
-            for delivery_id in failed:
-                pipe.hget(k.delivery(delivery_id), "sender")
-            found = pipe.execute()
-        with self._redis.pipeline(transaction=False) as pipe:
+        with self._redis.pipeline(transaction=True) as deleting:
+            # A resend changes its message and delivery: then this round
+            # deletes nothing, and the next one reads the index anew.
+            deleting.watch(*(k.message(m) for m in messages),
+                           *(k.message(message_id_of(d)) for d in failed),
+                           *(k.delivery(d) for d in failed))
+            with self._redis.pipeline(transaction=False) as reading:
+                for message_id in messages:
+                    reading.hmget(k.message(message_id), "sender", "count")
+                for delivery_id in failed:
+                    reading.hget(k.delivery(delivery_id), "sender")
+                found = reading.execute()
+            deleting.multi()
             for message_id, (sender, count) in zip(messages, found):
                 doomed = [k.message(message_id)]
                 doomed += [k.delivery(f"{message_id}-{i}") for i in range(int(count or 0))]
-                pipe.unlink(*doomed)
+                deleting.unlink(*doomed)
                 if sender is not None:
-                    pipe.zrem(k.user_messages(sender), message_id)
+                    deleting.zrem(k.user_messages(sender), message_id)
             for delivery_id, sender in zip(failed, found[len(messages):]):
                 if sender is not None:
-                    pipe.hdel(k.failed(sender), delivery_id)
-                    pipe.zrem(k.failed_index(sender), delivery_id)
-            pipe.zrem(k.retention(), *members)
-            pipe.execute()
+                    deleting.hdel(k.failed(sender), delivery_id)
+                    deleting.zrem(k.failed_index(sender), delivery_id)
+            deleting.zrem(k.retention(), *members)
+            try:
+                deleting.execute()
+            except WatchError:
+                return 0
         return len(members)

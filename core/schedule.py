@@ -62,13 +62,6 @@ class Schedule:
                 self._keys.schedule_member(d, t): moment for d, t, moment in entries
             })
 
-    def move(self, pipe, entries):
-        """Queue the writes that move existing (delivery id, ticket, moment) entries."""
-        if entries:
-            pipe.zadd(self._keys.schedule(), {
-                self._keys.schedule_member(d, t): moment for d, t, moment in entries
-            }, xx=True)
-
     def due(self, now, limit) -> list:
         """Up to `limit` (delivery id, ticket, score) entries whose moment has come."""
         members = self._redis.zrangebyscore(
@@ -95,7 +88,3 @@ class Schedule:
             self._redis.zrem(
                 self._keys.schedule(), *(self._keys.schedule_member(d, t) for d, t in entries)
             )
-
-    def size(self) -> int:
-        """How many deliveries are not finished."""
-        return self._redis.zcard(self._keys.schedule())

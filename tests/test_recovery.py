@@ -149,8 +149,10 @@ def test_the_scheduler_acts_on_each_kind_of_overdue_entry_as_its_status_asks():
     # Overdue and unclaimed: a fresh copy now...
     assert step("queued", now - 5) == (now + 2, Job("m-0", 1, now))
     assert step("retrying", now - 5) == (now + 2, Job("m-0", 1, now))
-    # ...unless the workers are behind: then again once the queue could drain.
+    # ...unless the workers are behind: then again once the queue could drain,
+    # but not once it has waited long enough to have been lost in it.
     assert step("queued", now - 5, queued=5000) == (now + 7, None)
+    assert step("queued", now - 25, queued=5000) == (now + 2, Job("m-0", 1, now))
     # Claimed: the holder has until its lease ends; then a copy takes over.
     assert step("sending", now - 5, lease=now + 9) == (now + 9, None)
     assert step("sending", now - 5, lease=now - 1) == (now + 2, Job("m-0", 1, now))
@@ -212,3 +214,38 @@ def test_tasks_a_worker_held_for_later_come_back_on_time_after_a_redis_restart(m
     got = wait_until(lambda: received(stack), timeout=PROMISE, message="delivered")
     # Put back in the queue on reconnecting, not sent a grace late by the schedule.
     assert due <= got[0]["time"] < due + 1
+
+
+def test_a_holder_whose_lease_was_taken_over_cannot_undo_the_new_attempt(make_stack):
+    stack = make_stack(["redis", "mongo", "gateway", "api"])
+    add_contact(stack, "test", "Artem", telegram="artem")
+    delivery_id = send(stack, "test", ["Artem"], "slow").json()["message_id"] + "-0"
+    store_ = WorkerContext(stack.config).deliveries
+    now = time.time()
+    assert store_.claim(delivery_id, 1, now, now + 0.05).attempts == "1"
+    time.sleep(0.1)
+    assert store_.claim(delivery_id, 1, time.time(), time.time() + 60).attempts == "2"
+    # The first holder's late failure is refused; the second holder's send counts.
+    assert not store_.mark_retrying(delivery_id, 1, 1, time.time(), "late", time.time() + 1, time.time() + 3)
+    assert not store_.mark_failed(delivery_id, 1, 1, time.time(), "late", "test", {})
+    assert store_.get(delivery_id)["status"] == "sending"
+    assert store_.mark_sent(delivery_id, 1, time.time())
+    assert store_.get(delivery_id)["status"] == "sent"
+
+
+def test_a_wait_beyond_the_horizon_keeps_its_time(make_stack):
+    stack = make_stack(["redis", "mongo", "gateway", "api"], schedule_horizon=5)
+    add_contact(stack, "test", "Artem", telegram="artem")
+    delivery_id = send(stack, "test", ["Artem"], "throttled").json()["message_id"] + "-0"
+    ctx = WorkerContext(stack.config)
+    turn = time.time() + 60
+    assert ctx.dispatcher.defer(ctx.deliveries, Job(delivery_id, 1, turn))
+    client = store(stack)
+    assert client.llen(stack.config.delivery_queue) == 1  # only the send's own task
+    # Its next moment is the horizon before its turn, and then it is not early.
+    head = ctx.deliveries.heads([delivery_id])[0]
+    assert float(head[2]) == turn
+    step = next_step(delivery_id, 1, head, turn - 5, ctx.dispatcher.schedule, 0)
+    assert step == (turn + stack.config.recovery_grace, Job(delivery_id, 1, turn))
+    # A delivery that moved on is not deferred.
+    assert not ctx.dispatcher.defer(ctx.deliveries, Job(delivery_id, 2, turn))

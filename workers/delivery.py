@@ -39,7 +39,7 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> str:
         log_event(log, "delivery.held", delivery_id=delivery_id, ticket=ticket, until=claim.detail)
         return "held"
     if claim.outcome == "early":
-        ctx.dispatcher.defer(Job(delivery_id, ticket, float(claim.detail)), now)
+        ctx.dispatcher.defer(ctx.deliveries, Job(delivery_id, ticket, float(claim.detail)), now)
         log_event(log, "delivery.early", delivery_id=delivery_id, ticket=ticket, due=claim.detail)
         return "early"
     attempts = int(claim.attempts)
@@ -98,7 +98,7 @@ def _record(ctx, claim, delivery_id, ticket, attempts, outcome):
         "attempts": attempts,
         "failed_at": epoch_to_iso(now),
     }
-    ctx.deliveries.mark_failed(delivery_id, ticket, now, outcome.error, claim.sender, record)
+    ctx.deliveries.mark_failed(delivery_id, ticket, attempts, now, outcome.error, claim.sender, record)
     log_event(log, "delivery.failed", level=logging.WARNING, error=outcome.error, **fields)
     return "failed"
 
@@ -126,7 +126,7 @@ def _retry_later(ctx, delivery_id, ticket, attempts, outcome, now):
     due = now + delay
     schedule = ctx.dispatcher.schedule
     scheduled = ctx.deliveries.mark_retrying(
-        delivery_id, ticket, now, outcome.error, due, schedule.moment(due, now)
+        delivery_id, ticket, attempts, now, outcome.error, due, schedule.moment(due, now)
     )
     if scheduled and delay <= schedule.horizon:
         ctx.dispatcher.publish([Job(delivery_id, ticket + 1, due)])

@@ -142,7 +142,7 @@ def await_turn(ctx, delivery_id, ticket) -> bool:
         if turn.wait:
             time.sleep(turn.wait)
         return True
-    ctx.dispatcher.defer(Job(delivery_id, ticket, time.time() + turn.wait))
+    ctx.dispatcher.defer(ctx.deliveries, Job(delivery_id, ticket, time.time() + turn.wait))
     log_event(log, "delivery.throttled", delivery_id=delivery_id, ticket=ticket,
               messenger=fields["messenger"], wait=round(turn.wait, 3))
     return False

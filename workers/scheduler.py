@@ -20,9 +20,11 @@ log = logging.getLogger("workers.scheduler")
 BATCH = 1000
 # A broker queue this long means the workers are behind, not gone: an
 # overdue delivery in it is looked at again once the queue could have
-# drained, at DRAIN_RATE tasks a second, rather than copied now.
+# drained, at DRAIN_RATE tasks a second, rather than copied now; but not
+# once it is PATIENCE overdue, lest a lasting backlog hide a lost one.
 BACKLOG = 1000
 DRAIN_RATE = 1000.0
+PATIENCE = 20.0
 
 
 def next_step(delivery_id, ticket, head, now, schedule, queued):
@@ -41,7 +43,7 @@ def next_step(delivery_id, ticket, head, now, schedule, queued):
         return due - schedule.horizon, None
     if due > now:
         return due + schedule.grace, Job(delivery_id, ticket, due)
-    if queued >= BACKLOG:
+    if queued >= BACKLOG and now - due < PATIENCE:
         return now + schedule.grace + queued / DRAIN_RATE, None
     # Due, and neither claimed in time nor sent within its lease: the task
     # was lost with its worker (or never published). Send a fresh copy.

@@ -64,8 +64,11 @@ class Transport:
 
     def __init__(self, config):
         self._http = urllib3.PoolManager(maxsize=max(4, config.worker_concurrency), block=False)
+        # `total` bounds the whole request (read alone bounds each socket
+        # read), so that a send ends within the claim's lease.
         self._timeout = urllib3.Timeout(
-            connect=config.http_connect_timeout, read=config.http_read_timeout
+            connect=config.http_connect_timeout, read=config.http_read_timeout,
+            total=config.http_connect_timeout + config.http_read_timeout,
         )
 
     def post(self, url, body, key, classify, headers=None) -> Outcome:
