@@ -268,10 +268,10 @@ class DeliveryStore:
             return pipe.execute()
 
     def heads(self, delivery_ids) -> list:
-        """Several deliveries' (status, ticket, due, lease), in order (Nones for unknown ids)."""
+        """Several deliveries' (status, ticket, due, lease, updated_at), in order (Nones for unknown ids)."""
         with self._redis.pipeline(transaction=False) as pipe:
             for d in delivery_ids:
-                pipe.hmget(self._keys.delivery(d), "status", "ticket", "due", "lease")
+                pipe.hmget(self._keys.delivery(d), "status", "ticket", "due", "lease", "updated_at")
             return pipe.execute()
 
     def message(self, message_id) -> dict:

@@ -136,8 +136,9 @@ def test_the_scheduler_acts_on_each_kind_of_overdue_entry_as_its_status_asks():
     schedule = SimpleNamespace(horizon=300.0, grace=2.0)
     now = 1000.0
 
-    def step(status, due, lease=0.0, ticket=1, queued=0):
-        return next_step("m-0", 1, (status, str(ticket), str(due), str(lease)), now, schedule, queued)
+    def step(status, due, lease=0.0, ticket=1, queued=0, handed=0.0):
+        head = (status, str(ticket), str(due), str(lease), str(handed))
+        return next_step("m-0", 1, head, now, schedule, queued)
 
     assert step(None, 0) is None
     assert step("queued", 990, ticket=2) is None
@@ -152,7 +153,9 @@ def test_the_scheduler_acts_on_each_kind_of_overdue_entry_as_its_status_asks():
     # ...unless the workers are behind: then again once the queue could drain,
     # but not once it has waited long enough to have been lost in it.
     assert step("queued", now - 5, queued=5000) == (now + 7, None)
-    assert step("queued", now - 25, queued=5000) == (now + 2, Job("m-0", 1, now))
+    assert step("queued", now - 65, queued=5000) == (now + 7, Job("m-0", 1, now))
+    # A send dated long ago is due when it was handed over.
+    assert step("queued", 0, queued=5000, handed=now - 5) == (now + 7, None)
     # Claimed: the holder has until its lease ends; then a copy takes over.
     assert step("sending", now - 5, lease=now + 9) == (now + 9, None)
     assert step("sending", now - 5, lease=now - 1) == (now + 2, Job("m-0", 1, now))

@@ -19,21 +19,22 @@ from workers.context import worker_context
 log = logging.getLogger("workers.scheduler")
 BATCH = 1000
 # A broker queue this long means the workers are behind, not gone: an
-# overdue delivery in it is looked at again once the queue could have
-# drained, at DRAIN_RATE tasks a second, rather than copied now; but not
-# once it is PATIENCE overdue, lest a lasting backlog hide a lost one.
+# overdue delivery is looked at again once the queue could have drained, at
+# DRAIN_RATE tasks a second, rather than copied into it; once it is PATIENCE
+# overdue it is copied all the same, once a drain, lest a lasting backlog
+# hide a lost one.
 BACKLOG = 1000
 DRAIN_RATE = 1000.0
-PATIENCE = 20.0
+PATIENCE = 60.0
 
 
 def next_step(delivery_id, ticket, head, now, schedule, queued):
     """What to do with an entry whose moment came: None to drop it, else (next moment, job or None).
 
-    `head` is the delivery's (status, ticket, due, lease); `queued` how many
-    tasks wait in the broker's queue.
+    `head` is the delivery's (status, ticket, due, lease, updated_at);
+    `queued` how many tasks wait in the broker's queue.
     """
-    status, current, due, lease = head
+    status, current, due, lease, updated = head
     if status is None or int(current) != ticket or (status not in WAITING and status != SENDING):
         return None
     due = float(due)
@@ -43,11 +44,15 @@ def next_step(delivery_id, ticket, head, now, schedule, queued):
         return due - schedule.horizon, None
     if due > now:
         return due + schedule.grace, Job(delivery_id, ticket, due)
-    if queued >= BACKLOG and now - due < PATIENCE:
-        return now + schedule.grace + queued / DRAIN_RATE, None
     # Due, and neither claimed in time nor sent within its lease: the task
-    # was lost with its worker (or never published). Send a fresh copy.
-    return now + schedule.grace, Job(delivery_id, ticket, now)
+    # was lost with its worker (or never published), or waits in a backlog.
+    copy = Job(delivery_id, ticket, now)
+    if queued >= BACKLOG:
+        # Waiting since its due time or, if later, since it was handed over
+        # (a send dated in the past is due on receipt).
+        waiting = now - max(due, float(updated))
+        return now + schedule.grace + queued / DRAIN_RATE, copy if waiting >= PATIENCE else None
+    return now + schedule.grace, copy
 
 
 def hand_over_due(ctx, now: float) -> int:
