@@ -120,16 +120,15 @@ end
 return ticket
 """
 
-# Hand a waiting delivery back for later: not before `due` (its turn under
-# a rate limit, or its due time when a task came early), its entry moved,
-# and its task (if any) queued, unless it moved on meanwhile. KEYS:
-# delivery, schedule, queue. ARGV: ticket, due, moment, member, message or ''.
+# Hand a waiting delivery back for later (its turn under a rate limit, or
+# its due time when a task came early): its entry moved and its ETA task
+# queued, unless it moved on meanwhile. KEYS: delivery, schedule, queue.
+# ARGV: ticket, moment, member, message.
 _DEFER = lua_set("WAITING", WAITING) + """
 local d = redis.call('HMGET', KEYS[1], 'status', 'ticket')
 if not WAITING[d[1]] or tonumber(d[2]) ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'due', ARGV[2])
-redis.call('ZADD', KEYS[2], 'XX', ARGV[3], ARGV[4])
-if ARGV[5] ~= '' then redis.call('LPUSH', KEYS[3], ARGV[5]) end
+redis.call('ZADD', KEYS[2], 'XX', ARGV[2], ARGV[3])
+redis.call('LPUSH', KEYS[3], ARGV[4])
 return 1
 """
 
@@ -222,12 +221,12 @@ class DeliveryStore:
             args=[ticket, now, *args, error, delivery_id, json.dumps(record), attempt],
         ))
 
-    def defer(self, delivery_id, ticket, due, moment, queue, message="") -> bool:
-        """Make a waiting delivery wait until `due`: entry at `moment`, and `message` queued."""
+    def defer(self, delivery_id, ticket, moment, queue, message) -> bool:
+        """Hand a waiting delivery's task back for later: `message` queued, its entry at `moment`."""
         k = self._keys
         return bool(self._defer(
             keys=[k.delivery(delivery_id), k.schedule(), queue],
-            args=[ticket, due, moment, k.schedule_member(delivery_id, ticket), message],
+            args=[ticket, moment, k.schedule_member(delivery_id, ticket), message],
         ))
 
     def _finishing(self, delivery_id, ticket):

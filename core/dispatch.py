@@ -38,11 +38,12 @@ class Dispatcher:
             pipe.execute()
 
     def defer(self, deliveries, job, now=None) -> bool:
-        """Hand a waiting job back for later: an ETA task (beyond the horizon, none yet), its entry moved."""
+        """Hand a waiting job back until `job.due`: its ETA task, and its entry a grace after."""
         now = time.time() if now is None else now
-        message = self.task_message(job, now) if job.due - now <= self.schedule.horizon else ""
-        return deliveries.defer(job.delivery_id, job.ticket, job.due, self.schedule.moment(job.due, now),
-                                self.publisher.queue, message)
+        # Even a wait beyond the horizon keeps its task: the schedule knows
+        # only the delivery's own due time, long past for a throttled one.
+        return deliveries.defer(job.delivery_id, job.ticket, max(job.due, now) + self.schedule.grace,
+                                self.publisher.queue, self.task_message(job, now))
 
     def publish(self, jobs):
         """Publish the tasks of jobs whose schedule entries are already written."""

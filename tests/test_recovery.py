@@ -5,12 +5,14 @@ tests keep it, so a delivery that arrives in time came back through the
 schedule, not through the broker's redelivery.
 """
 
+import json
 import signal
 import threading
 import time
 from collections import Counter
 from types import SimpleNamespace
 
+import pytest
 import redis
 
 from apiclient import add_contact, attempts, failed, received, send, set_faults, wallclock
@@ -236,7 +238,7 @@ def test_a_holder_whose_lease_was_taken_over_cannot_undo_the_new_attempt(make_st
     assert store_.get(delivery_id)["status"] == "sent"
 
 
-def test_a_wait_beyond_the_horizon_keeps_its_time(make_stack):
+def test_a_wait_beyond_the_horizon_keeps_its_task_and_its_time(make_stack):
     stack = make_stack(["redis", "mongo", "gateway", "api"], schedule_horizon=5)
     add_contact(stack, "test", "Artem", telegram="artem")
     delivery_id = send(stack, "test", ["Artem"], "throttled").json()["message_id"] + "-0"
@@ -244,11 +246,14 @@ def test_a_wait_beyond_the_horizon_keeps_its_time(make_stack):
     turn = time.time() + 60
     assert ctx.dispatcher.defer(ctx.deliveries, Job(delivery_id, 1, turn))
     client = store(stack)
-    assert client.llen(stack.config.delivery_queue) == 1  # only the send's own task
-    # Its next moment is the horizon before its turn, and then it is not early.
-    head = ctx.deliveries.heads([delivery_id])[0]
-    assert float(head[2]) == turn
-    step = next_step(delivery_id, 1, head, turn - 5, ctx.dispatcher.schedule, 0)
-    assert step == (turn + stack.config.recovery_grace, Job(delivery_id, 1, turn))
+    queue = stack.config.delivery_queue
+    assert client.llen(queue) == 2  # the send's own task and the deferred one
+    assert json.loads(client.lindex(queue, 0))["headers"]["eta"].startswith(
+        time.strftime("%Y-%m-%dT%H:%M", time.gmtime(turn)))
+    # Nobody acts on it before its turn and a grace.
+    member = Keys(stack.config.redis_prefix).schedule_member(delivery_id, 1)
+    assert client.zscore(Keys(stack.config.redis_prefix).schedule(), member) == pytest.approx(
+        turn + stack.config.recovery_grace)
     # A delivery that moved on is not deferred.
     assert not ctx.dispatcher.defer(ctx.deliveries, Job(delivery_id, 2, turn))
+    assert client.llen(queue) == 2
