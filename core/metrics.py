@@ -74,6 +74,7 @@ class Tally:
         self._lock = threading.Lock()
         self._pending = Counter()
         self._thread = None
+        self._unavailable = False
 
     def _add(self, counts):
         with self._lock:
@@ -84,7 +85,10 @@ class Tally:
                 atexit.register(self.flush)
 
     def flush(self):
-        """Add what was counted since the last flush to Redis; kept for next time if Redis is away."""
+        """Add what was counted since the last flush to Redis; kept for next time if Redis is away.
+
+        An outage is logged once, when it begins, and once when it ends.
+        """
         with self._lock:
             pending, self._pending = self._pending, Counter()
         if not pending:
@@ -97,7 +101,13 @@ class Tally:
         except RedisError as exc:
             with self._lock:
                 self._pending.update(pending)
-            log_event(log, "metrics.unavailable", level=logging.WARNING, error=str(exc))
+            if not self._unavailable:
+                log_event(log, "metrics.unavailable", level=logging.WARNING, error=str(exc))
+            self._unavailable = True
+            return
+        if self._unavailable:
+            log_event(log, "metrics.restored", counts=len(pending))
+        self._unavailable = False
 
     def _run(self):
         while True:

@@ -44,7 +44,9 @@ def test_a_killed_worker_holding_a_batch_loses_none_of_it(make_stack):
     names = send_to_many(stack, COUNT)
     held = wait_until(lambda: (s := broker_state(stack))["unacked"] > 2 and s, timeout=10,
                       message="worker holds a batch")
-    assert held["queued"] + held["unacked"] == COUNT
+    # The scheduler may have added copies of tasks still waiting (their grace
+    # ran out), never fewer than one task per delivery.
+    assert held["queued"] + held["unacked"] >= COUNT
 
     stack.kill("worker", signal.SIGKILL)
     in_flight = {r["key"] for r in received(stack)}

@@ -1,12 +1,16 @@
 """Operations: Prometheus /metrics fed by every process, a log line per request, the API docs."""
 
 import json
+import logging
 import time
 
 import pytest
 import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+
+from core.keys import Keys
+from core.metrics import RequestTally
 
 from apiclient import call, v1, wallclock
 from helpers import wait_until
@@ -160,3 +164,20 @@ def test_errors_outside_the_routes_have_the_one_shape(stack):
     wrong = call(stack, "PATCH", "/api/v1/me")
     assert wrong.status_code == 405
     assert wrong.json()["code"] == 405 and "GET" in wrong.headers["Allow"]
+
+
+def test_counts_made_while_redis_is_away_are_kept_and_the_outage_logged_once(make_stack, caplog):
+    caplog.set_level(logging.INFO, logger="core.metrics")
+    own = make_stack(["redis"])
+    client = redis.Redis.from_url(own.config.redis_url, socket_timeout=1)
+    keys = Keys(own.config.redis_prefix)
+    tally = RequestTally(client, keys, interval=3600)
+    own.stop("redis")
+    for _ in range(3):
+        tally.add("GET", "/healthz", 200)
+        tally.flush()
+    own.start("redis")
+    tally.flush()
+    events = [r.getMessage() for r in caplog.records if r.name == "core.metrics"]
+    assert events == ["metrics.unavailable", "metrics.restored"]
+    assert client.hget(keys.metrics("http_requests"), "GET|/healthz|200") == b"3"
