@@ -37,24 +37,29 @@ end
 # state and not before the delivery is due; a copy that finds another
 # holder's live lease leaves it to the holder (or, if the holder dies, to
 # the schedule entry at the lease's end). A lease that ran out is taken over
-# as a new attempt. KEYS: delivery, message, schedule. ARGV: ticket, now,
-# lease end, schedule member.
+# as a new attempt. Due times and leases are compared with the Redis
+# server's clock, the one clock every host shares: a worker whose own clock
+# runs ahead is told how long to wait, and never sends early. KEYS:
+# delivery, message, schedule. ARGV: ticket, lease seconds, schedule member.
 _CLAIM = lua_set("WAITING", WAITING) + f"""
 local d = redis.call('HMGET', KEYS[1], 'status', 'ticket', 'lease', 'attempts', 'due')
 if not d[1] then return {{'skip', 'missing'}} end
 if tonumber(d[2]) ~= tonumber(ARGV[1]) then return {{'skip', 'stale'}} end
-local now = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 if d[1] == '{SENDING}' then
   if tonumber(d[3]) > now then return {{'busy', d[3]}} end
 elseif WAITING[d[1]] then
-  if tonumber(d[5]) > now then return {{'early', d[5]}} end
+  local wait = tonumber(d[5]) - now
+  if wait > 0 then return {{'early', string.format('%.6f', wait)}} end
 else
   return {{'skip', d[1]}}
 end
 local attempts = tonumber(d[4]) + 1
-redis.call('HSET', KEYS[1], 'status', '{SENDING}', 'lease', ARGV[3],
-           'attempts', attempts, 'updated_at', ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+local lease = string.format('%.6f', now + tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'status', '{SENDING}', 'lease', lease,
+           'attempts', attempts, 'updated_at', string.format('%.6f', now))
+redis.call('ZADD', KEYS[3], lease, ARGV[3])
 local f = redis.call('HMGET', KEYS[1], 'messenger', 'to', 'sender', 'contact')
 local m = redis.call('HMGET', KEYS[2], 'text', 'time')
 return {{'go', '', f[1], f[2], f[3], f[4], m[1], m[2], tostring(attempts), d[5]}}
@@ -189,12 +194,16 @@ class DeliveryStore:
                 "updated_at": now,
             })
 
-    def claim(self, delivery_id, ticket, now, lease_until) -> Claim:
-        """Take a delivery for sending, if this ticket may send it now."""
+    def claim(self, delivery_id, ticket, lease_seconds) -> Claim:
+        """Take a delivery for sending for `lease_seconds`, if this ticket may send it now.
+
+        An 'early' claim's detail is the seconds still to wait; a 'busy'
+        one's, the end of the holder's lease.
+        """
         k = self._keys
         reply = self._claim(
             keys=[k.delivery(delivery_id), k.message(message_id_of(delivery_id)), k.schedule()],
-            args=[ticket, now, lease_until, k.schedule_member(delivery_id, ticket)],
+            args=[ticket, lease_seconds, k.schedule_member(delivery_id, ticket)],
         )
         reply += [None] * (len(Claim._fields) - len(reply))
         return Claim(*reply)

@@ -28,8 +28,9 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> str:
     if not await_turn(ctx, delivery_id, ticket):
         return "throttled"
     now = time.time()
+    # The lease as this host's clock sees it, begun before the claim's.
     lease_until = now + ctx.config.claim_lease
-    claim = ctx.deliveries.claim(delivery_id, ticket, now, lease_until)
+    claim = ctx.deliveries.claim(delivery_id, ticket, ctx.config.claim_lease)
     if claim.outcome == "skip":
         log_event(log, "delivery.skipped", delivery_id=delivery_id, ticket=ticket, reason=claim.detail)
         return "skipped"
@@ -39,8 +40,9 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> str:
         log_event(log, "delivery.held", delivery_id=delivery_id, ticket=ticket, until=claim.detail)
         return "held"
     if claim.outcome == "early":
-        ctx.dispatcher.defer(ctx.deliveries, Job(delivery_id, ticket, float(claim.detail)), now)
-        log_event(log, "delivery.early", delivery_id=delivery_id, ticket=ticket, due=claim.detail)
+        due = now + float(claim.detail)
+        ctx.dispatcher.defer(ctx.deliveries, Job(delivery_id, ticket, due), now)
+        log_event(log, "delivery.early", delivery_id=delivery_id, ticket=ticket, wait=claim.detail)
         return "early"
     attempts = int(claim.attempts)
     outcome = _send(ctx, claim, delivery_id, attempts)

@@ -6,7 +6,6 @@ Run as `python -m workers.scheduler`; several copies may run at once.
 import logging
 import signal
 import threading
-import time
 
 from redis.exceptions import RedisError
 
@@ -86,7 +85,10 @@ def run(config: Config, stop: threading.Event):
     log_event(log, "scheduler.started", interval=config.scheduler_interval)
     while not stop.is_set():
         try:
-            now = time.time()
+            # The Redis server's clock, as the claims use: every host's
+            # scheduler then agrees on when a lease ran out.
+            seconds, micros = ctx.redis.time()
+            now = seconds + micros / 1e6
             published = hand_over_due(ctx, now)
             if published:
                 log_event(log, "scheduler.published", count=published)
