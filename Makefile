@@ -11,18 +11,22 @@ need = command -v $(1) >/dev/null || { apt-get update -qq && apt-get install -y 
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt
+# requirements-dev.txt includes requirements.txt: a change to either reinstalls.
+$(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
-	$(PYTHON) -m pip install -q -r requirements.txt
+	$(PYTHON) -m pip install -q -r requirements-dev.txt
 	touch $(STAMP)
 
 run: install
 	@$(call need,redis-server,redis-server)
+	@$(call need,/usr/sbin/nginx,nginx)
 	$(PYTHON) -m stack
 
 test: install
 	@$(call need,redis-server,redis-server)
+	@$(call need,/usr/sbin/nginx,nginx)
 	@$(call need,docker-compose,docker-compose)
+	@$(call need,faketime,faketime)
 	$(PYTHON) -m pytest -q tests $(PYTEST_ARGS)
 
 # Benchmarks against a plain Celery baseline (bench/, BENCHMARKS.md); not part of
@@ -40,4 +44,5 @@ bench: install
 SOAK_S ?= 600
 soak: install
 	@$(call need,redis-server,redis-server)
+	@$(call need,/usr/sbin/nginx,nginx)
 	$(PYTHON) -m soak --seconds $(SOAK_S) $(SOAK_ARGS)

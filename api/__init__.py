@@ -8,7 +8,7 @@ from core.logs import setup_logging
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the API app from settings (from the environment by default)."""
-    from api import metrics, v1
+    from api import bodies, limits, metrics, v1
     from api.errors import register_error_handlers
     from api.health import bp as health_bp
     from api.legacy.routes import bp as legacy_bp
@@ -17,10 +17,12 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     setup_logging(config.log_level)
     app = Flask(__name__)
+    bodies.init_app(app, config.max_body_bytes)
     app.json.sort_keys = False
     app.extensions["dispatcher"] = Services(config)
     register_error_handlers(app)
     metrics.init_app(app)
+    limits.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(legacy_bp)
     v1.init_app(app)

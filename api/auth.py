@@ -3,6 +3,7 @@
 from flask import g, request
 
 from api.errors import ApiError
+from api.limits import charge
 from api.services import services
 
 TOKEN_MODE = "token"
@@ -14,13 +15,22 @@ def _bearer_token():
 
 
 def authenticate():
-    """Identify the caller by their token (a before-request hook); 401 if it is missing or unknown."""
+    """Identify the caller by their token (a before-request hook), and count the request.
+
+    401 if the token is missing, unknown or expired; 429 beyond the rate limit.
+    """
     token = _bearer_token()
-    user = services().users.user_for_token(token) if token else None
-    if user is None:
+    identity = services().users.identity_for_token(token) if token else None
+    if identity is None:
         raise ApiError(401, "A valid API token is required: send 'Authorization: Bearer <token>'.",
                        headers={"WWW-Authenticate": 'Bearer realm="api"'})
-    g.user = user
+    g.user, g.token_id = identity
+    charge(f"token:{g.token_id}")
+
+
+def current_token_id() -> str:
+    """The id of the request's token."""
+    return g.token_id
 
 
 def current_user() -> str:

@@ -1,6 +1,6 @@
 """Field types shared by the API's schemas."""
 
-import unicodedata
+import re
 from datetime import datetime, timezone
 
 from marshmallow import ValidationError, fields, validate
@@ -10,8 +10,12 @@ ID_MAX = 256
 TEXT_MAX = 4096
 
 
-# The documented form of the check below (Unicode category Cc).
+# Unicode's control characters (category Cc), as documented and as checked.
 NO_CONTROL_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# The years every time zone can turn into a timestamp and back: a day's margin
+# at either end of datetime's range.
+YEAR_MIN, YEAR_MAX = 2, 9998
 
 
 def _documented(kwargs, **schema):
@@ -19,15 +23,34 @@ def _documented(kwargs, **schema):
     return {**kwargs, "metadata": {**schema, **kwargs.get("metadata", {})}}
 
 
-def _no_control_characters(value):
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValidationError("Must not contain control characters.")
+class Text(validate.Length):
+    """A string's length, then that it can be stored (no lone surrogate), then no control characters."""
+
+    # Cheapest first, each only if the one before passed: a string far too
+    # long costs its length, never a scan.
+
+    def __init__(self, min=None, max=None, control=False):
+        super().__init__(min=min, max=max)
+        self.control = control
+
+    def __call__(self, value):
+        """The value, or ValidationError naming its first problem."""
+        super().__call__(value)
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValidationError(f"Must be Unicode text: a lone surrogate "
+                                      f"({value[exc.start]!r}) at position {exc.start}.") from None
+        if not self.control and _CONTROL.search(value):
+            raise ValidationError("Must not contain control characters.")
+        return value
 
 
 def name_field(**kwargs):
     """A user or contact name: 1 to 100 characters, any a person can type."""
     return fields.String(
-        validate=[validate.Length(min=1, max=NAME_MAX), _no_control_characters],
+        validate=Text(min=1, max=NAME_MAX),
         **_documented(kwargs, pattern=NO_CONTROL_PATTERN),
     )
 
@@ -60,8 +83,7 @@ class MessengerId(fields.String):
     """A messenger ID; empty or null means the contact has no such messenger."""
 
     def __init__(self, **kwargs):
-        super().__init__(load_default="", allow_none=True,
-                         validate=[validate.Length(max=ID_MAX), _no_control_characters],
+        super().__init__(load_default="", allow_none=True, validate=Text(max=ID_MAX),
                          **_documented(kwargs, pattern=NO_CONTROL_PATTERN))
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
@@ -70,15 +92,18 @@ class MessengerId(fields.String):
 
 
 def message_text_field(**kwargs):
-    """A message text: 1 to 4096 characters."""
-    return fields.String(validate=validate.Length(min=1, max=TEXT_MAX), **kwargs)
+    """A message text: 1 to 4096 characters, line breaks and tabs too."""
+    return fields.String(validate=Text(min=1, max=TEXT_MAX, control=True), **kwargs)
 
 
 def _real_date(parts):
+    if len(parts) != 6:
+        return  # the length's own error says it
     try:
         datetime(*parts)
     except (TypeError, ValueError, OverflowError) as exc:
         raise ValidationError(f"Not a real date and time: {exc}.") from exc
+    _in_range(parts[0])
 
 
 def wallclock_field(**kwargs):
@@ -101,9 +126,7 @@ class When(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
-            parts = wallclock_field().deserialize(value)
-            _in_range(parts[0])
-            return parts
+            return wallclock_field().deserialize(value)
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
@@ -115,6 +138,5 @@ class When(fields.Field):
 
 
 def _in_range(year):
-    # A day's margin at either end of datetime's range, so no time zone overflows it.
-    if not 2 <= year <= 9998:
-        raise ValidationError("The year must be between 2 and 9998.")
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise ValidationError(f"The year must be between {YEAR_MIN} and {YEAR_MAX}.")

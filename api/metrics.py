@@ -55,7 +55,8 @@ class StoredMetrics:
 def _latency(stored):
     family = HistogramMetricFamily(
         "dispatcher_delivery_latency_seconds",
-        "From a delivery attempt's due time to the gateway's answer.", labels=["messenger"])
+        "Deliveries sent: from when each was due (or accepted, if later) to the gateway's "
+        "acceptance.", labels=["messenger"])
     for messenger in sorted({labels[0] for labels in stored}):
         buckets, total = [], 0.0
         for bound in (*map(str, LATENCY_BUCKETS), "+Inf"):

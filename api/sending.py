@@ -15,7 +15,11 @@ def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
     `also(pipe, message, now)` queues more writes into the recording transaction;
     `field` is the body field that named the recipients, for the error.
     """
-    book = svc.contacts.all(sender)
+    limit = svc.config.max_recipients
+    if len(set(names)) > limit:
+        raise ApiError(422, f"A send may name at most {limit} contacts.",
+                       {"json": {field: [f"Names {len(set(names))} contacts; at most {limit}."]}})
+    book = svc.contacts.some(sender, names)
     missing = [n for n in names if n not in book]
     if missing:
         raise ApiError(404, f"Unknown contact(s): {', '.join(missing)}",
@@ -29,9 +33,23 @@ def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
             also(pipe, message, now)
 
     svc.dispatcher.submit(
-        [Job(d.id, 1, message.due) for d in message.deliveries], record=record, now=now,
+        [Job(d.id, 1, message.due, (d.messenger, d.contact)) for d in message.deliveries],
+        record=record, now=now, guard=_within_open_quota(svc, sender, len(message.deliveries)),
     )
     return message
+
+
+def _within_open_quota(svc, sender, count):
+    """A guard for the send's transaction: 429 if it would take the user past MAX_OPEN_DELIVERIES."""
+    key, limit = svc.keys.user_usage(sender), svc.config.max_open_deliveries
+
+    def check(pipe):
+        open_now = int(pipe.hget(key, "open") or 0)
+        if open_now + count > limit:
+            raise ApiError(429, f"Too many unfinished deliveries: {open_now} wait and this send adds "
+                                f"{count}; at most {limit} may wait at once. Cancel some, or send "
+                                "again once more of them are done.")
+    return [key], check
 
 
 def resend_failed(svc, user, delivery_ids) -> list:
@@ -44,5 +62,7 @@ def resend_failed(svc, user, delivery_ids) -> list:
         ticket = delivery_id in owned and svc.deliveries.resend(delivery_id, user, now, moment)
         if ticket:
             jobs.append(Job(delivery_id, ticket, now))
-    svc.dispatcher.publish(jobs)
+    found = svc.deliveries.get_many([job.delivery_id for job in jobs])
+    svc.dispatcher.publish([job._replace(about=(f.get("messenger"), f.get("contact")))
+                            for job, f in zip(jobs, found)])
     return [job.delivery_id for job in jobs]

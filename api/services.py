@@ -5,6 +5,7 @@ from functools import cached_property
 from flask import current_app
 
 from core.clients import mongo_database, redis_client
+from core.contact_migration import migrate
 from core.contacts import ContactBook
 from core.deliveries import DeliveryStore
 from core.dispatch import Dispatcher
@@ -12,6 +13,7 @@ from core.failed import FailedStore
 from core.idempotency import IdempotencyStore
 from core.keys import Keys
 from core.metrics import Metrics
+from core.quotas import RequestLimiter
 from core.users import UserStore
 
 
@@ -34,8 +36,11 @@ class Services:
 
     @cached_property
     def contacts(self) -> ContactBook:
-        """Users' contact books."""
-        return ContactBook(self.mongo)
+        """Users' contact books, indexed and converted from the old shape before first use."""
+        book = ContactBook(self.mongo)
+        book.ensure_indexes()
+        migrate(self.mongo)
+        return book
 
     @cached_property
     def deliveries(self) -> DeliveryStore:
@@ -61,6 +66,11 @@ class Services:
     def metrics(self) -> Metrics:
         """Counters shared by every process."""
         return Metrics(self.redis, self.keys)
+
+    @cached_property
+    def request_limiter(self) -> RequestLimiter:
+        """The rate limit on each caller's requests."""
+        return RequestLimiter.from_config(self.redis, self.keys, self.config)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

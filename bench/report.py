@@ -42,6 +42,9 @@ LABELS = {
     "left_in_queue": "tasks left in the broker queue at the end",
     "held_by_worker": "tasks held by the worker (unacked) at the end",
     "in_schedule": "deliveries in the project's schedule",
+    "worker_cpu_s_per_1000": "worker CPU s / 1,000 deliveries",
+    "flower_cpu_s_per_1000": "Flower CPU s / 1,000 deliveries",
+    "flower_rss_peak_mb": "Flower RSS, peak (MiB)",
 }
 
 
@@ -170,6 +173,36 @@ def render(results):
                 f"(baseline {fmt(tot.get('baseline'))}, ratio {fmt(tot.get('ratio'))}).", ""]
         summary.append(("6. CPU and memory per 1,000 (report)", f"API+worker+Redis {fmt(tot.get('project'))} CPU s (baseline {fmt(tot.get('baseline'))})", None))
 
+    t = results.get("flower")
+    if t:
+        f = t["figures"]
+        out += [f"### 7. Flower watching: task events on, {t['deliveries']:,} deliveries", "",
+                "| figure | without Flower | with Flower | with / without |", "| --- | ---: | ---: | ---: |"]
+        out += [f"| {LABELS.get(k, k)} | {fmt(row['off'])} | {fmt(row['on'])} | {fmt(row['ratio'])} |"
+                for k, row in f.items()]
+        out += ["", f"Flower saw every task succeed: {'yes' if t['flower_saw_every_task'] else 'no'}.", ""]
+        rate = f["deliveries_per_s"]
+        summary.append(("7. Flower watching (report)", f"{fmt(rate['on'])}/s vs {fmt(rate['off'])}/s without = "
+                        f"{fmt(rate['ratio'])}×", None))
+
+    t = results.get("contacts")
+    if t:
+        out += contacts_section(t)
+        summary += contacts_summary(t)
+
+    t = results.get("listing")
+    if t:
+        out += [f"### 9. A page of 100 messages, {t['deliveries']:,} deliveries of one user", "",
+                "| page | counts kept: p50 ms | p99 ms | read from each delivery: p50 ms | p99 ms | p50 ratio |",
+                "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        out += [f"| {label} | {fmt(row['p50_ms'])} | {fmt(row['p99_ms'])} | {fmt(t['read'][label]['p50_ms'])} "
+                f"| {fmt(t['read'][label]['p99_ms'])} | {fmt(t['speedup_p50'][label])}× |"
+                for label, row in t["kept"].items()]
+        out.append("")
+        worst = max(row["p99_ms"] for row in t["kept"].values())
+        summary.append(("9. page of 100 messages ≤ 50 ms at 100,000 deliveries",
+                        f"p99 {fmt(worst)} ms ({t['deliveries']:,} deliveries)", t["met"]))
+
     head = []
     if summary:
         head = ["### Targets", "", "| target | measured | verdict |", "| --- | --- | --- |"]
@@ -178,6 +211,47 @@ def render(results):
     out[header_end:header_end] = head
     out += [END]
     return "\n".join(out)
+
+
+def contacts_section(t):
+    """Target 8's tables: one contact's cost by book size, now and in today's shape; imports; big books."""
+    sizes, old = t["sizes"], t["old_shape"]
+    small, big = sorted(sizes, key=int)
+    lines = [f"### 8. Contact books of {int(small):,} and {int(big):,} contacts", "",
+             "One operation's time, through the API (original POST / DELETE, v1 GET of one contact), "
+             "and the old shape's queries (one document per user) timed on the store directly:", "",
+             f"| operation | p50 / p99 at {int(small):,} (ms) | at {int(big):,} (ms) | p99 ratio "
+             f"| old shape at {int(small):,} | old shape at {int(big):,} | old p99 ratio |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for op in sizes[small]:
+        cells = [f"{fmt(d[op]['p50_ms'])} / {fmt(d[op]['p99_ms'])}" for d in (sizes[small], sizes[big], old[small], old[big])]
+        lines.append(f"| {op} | {cells[0]} | {cells[1]} | {fmt(t['p99_ratio'][op])} | {cells[2]} | {cells[3]} "
+                     f"| {fmt(t['old_p99_ratio'][op])} |")
+    lines += ["", "| figure | measured |", "| --- | ---: |",
+              f"| import of {t['imported']:,} contacts in one request (s) | {fmt(t['import_one_request_s'])} |",
+              f"| the same, one PUT per contact (s) | {fmt(t['import_one_by_one_s'])} |",
+              f"| one request / one per contact: speed-up | {fmt(t['import_speedup'])}× |",
+              f"| send to {t['send_to']:,} contacts (20,000 deliveries at 10,000), answer (s) | {fmt(t['send_all_s'])} |",
+              f"| import of {int(big):,} contacts in one request (s) | {fmt(t['big_import_s'])} |",
+              f"| original GET of that book, {t['big_listed']:,} contacts (s) | {fmt(t['big_list_s'])} |",
+              f"| v1 pages of 10,000 through it, {t['big_paged']:,} contacts (s) | {fmt(t['big_pages_s'])} |",
+              f"| send to 10 of its contacts, answer (s) | {fmt(t['big_send_10_s'])} |",
+              f"| send to 1,000 of its contacts, answer (s) | {fmt(t['big_send_1000_s'])} |", ""]
+    return lines
+
+
+def contacts_summary(t):
+    """Target 8's rows of the Targets table."""
+    met = t["met"]
+    worst = max(t["p99_ratio"].values())
+    return [
+        ("8. one contact costs the same at 10 and 100,000 (p99 within 2×)", f"worst p99 ratio {fmt(worst)}", met["same_cost"]),
+        ("8. import of 10,000 in one request ≥ 20× one per contact",
+         f"{fmt(t['import_one_request_s'])} s vs {fmt(t['import_one_by_one_s'])} s = {fmt(t['import_speedup'])}×", met["import_20x"]),
+        ("8. send to 10,000 contacts answered ≤ 2 s", f"{fmt(t['send_all_s'])} s", met["send_2s"]),
+        ("8. a 100,000-contact book imports, lists, sends", f"import {fmt(t['big_import_s'])} s, list {fmt(t['big_list_s'])} s, "
+         f"send to 1,000 {fmt(t['big_send_1000_s'])} s", met["big_book"]),
+    ]
 
 
 def write(section):

@@ -31,7 +31,7 @@ def _config(data_dir):
     unlimited = {f"{m}_{scope}": 0.0 for m in MESSENGERS for scope in ("rate", "chat_rate")}
     return Config(api_port=ports[0], gateway_port=ports[1], flower_port=ports[2],
                   redis_port=ports[3], mongo_port=ports[4], data_dir=data_dir,
-                  auth_mode="none", **unlimited)
+                  auth_mode="none", api_rate=0.0, max_open_deliveries=10**9, **unlimited)
 
 
 def _used(client):

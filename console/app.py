@@ -11,6 +11,7 @@ from console.contacts import contacts
 from console.failed import failed
 from console.messages import messages, send
 from console.session import Session, pass_session
+from console.tokens import tokens
 
 PROG_NAME = "python cli.py"
 COMMAND_NAME = "dispatcher"
@@ -120,7 +121,7 @@ def whoami_on(api: ApiClient) -> str:
     return api.call("GET", "/api/v1/me")["user"]
 
 
-for command in (contacts, send, messages, failed, admin):
+for command in (contacts, send, messages, failed, tokens, admin):
     main.add_command(command)
 
 

@@ -29,18 +29,36 @@ def format_for(path: str | None, chosen: str | None, default: str = "json") -> s
 
 def dump(contacts: list[dict], fmt: str) -> str:
     """The text of a book file holding these contacts."""
-    rows = [{field: contact.get(field) or "" for field in FIELDS} for contact in contacts]
-    if fmt == "json":
-        return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
     out = io.StringIO()
+    write(out, contacts, fmt)
+    return out.getvalue()
+
+
+def write(out, contacts, fmt: str) -> int:
+    """Write a book file of these contacts to out as they come (any iterable); how many there were."""
+    rows = ({field: contact.get(field) or "" for field in FIELDS} for contact in contacts)
+    count = 0
+    if fmt == "json":
+        # The text json.dumps(list, indent=2) gives, one contact at a time.
+        for count, row in enumerate(rows, 1):
+            item = json.dumps(row, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+            out.write(("[\n  " if count == 1 else ",\n  ") + item)
+        out.write("\n]\n" if count else "[]\n")
+        return count
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    for count, row in enumerate(rows, 1):
+        writer.writerow(row)
+    return count
 
 
 def load(text: str, fmt: str) -> list[dict]:
     """The contacts in a book file's text, checked: every one named, once, with known fields only."""
+    return [contact for _, contact in located(text, fmt)]
+
+
+def located(text: str, fmt: str) -> list[tuple]:
+    """load()'s contacts, each with where it is in the file: [("line 2", contact), ...]."""
     rows = _json_rows(text) if fmt == "json" else _csv_rows(text)
     contacts, seen = [], set()
     for where, row in rows:
@@ -53,7 +71,7 @@ def load(text: str, fmt: str) -> list[dict]:
         if contact["name"] in seen:
             raise BookError(f"{where}: {contact['name']!r} appears twice.")
         seen.add(contact["name"])
-        contacts.append(contact)
+        contacts.append((where, contact))
     return contacts
 
 

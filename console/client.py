@@ -7,7 +7,7 @@ import click
 import requests
 
 DEFAULT_TIMEOUT = 10.0
-LOCATIONS = ("json", "query", "headers", "path", "form")
+LOCATIONS = ("json", "query", "headers", "path", "form", "csv")
 
 
 class ApiError(click.ClickException):
@@ -73,19 +73,24 @@ class ApiClient:
         self.timeout = timeout
         self._http = requests.Session()
 
-    def request(self, method, path, *, body=None, params=None, headers=None):
-        """Send one request and return the response; any failure becomes an ApiError."""
+    def request(self, method, path, *, body=None, params=None, headers=None, data=None, timeout=None):
+        """Send one request and return the response; any failure becomes an ApiError.
+
+        `data`: a raw body (bytes or a file-like object) instead of `body`'s JSON;
+        `timeout`: seconds to wait for this request instead of the client's.
+        """
+        timeout = timeout or self.timeout
         if not self.token:
             raise ApiError("No token: pass --token, set DISPATCHER_TOKEN, or run 'login' once.")
         headers = {**(headers or {}), "Authorization": f"Bearer {self.token}"}
         url = self.server + path
         try:
             response = self._http.request(
-                method, url, json=body, params=params, headers=headers, timeout=self.timeout
+                method, url, json=body, data=data, params=params, headers=headers, timeout=timeout
             )
         except requests.exceptions.Timeout as exc:
             raise ApiError(
-                f"The server at {self.server} did not answer within {self.timeout:g}s "
+                f"The server at {self.server} did not answer within {timeout:g}s "
                 "(raise --timeout, or check that it is healthy)."
             ) from exc
         except requests.exceptions.ConnectionError as exc:
@@ -106,10 +111,20 @@ class ApiClient:
         """Send one request and return its JSON body (None for an empty answer)."""
         return self._body(self.request(method, path, **kwargs))
 
-    def page(self, path, page, page_size):
+    def page(self, path, page, page_size, **params):
         """One page of a listing: (items, pagination) where pagination comes from X-Pagination."""
-        response = self.request("GET", path, params={"page": page, "page_size": page_size})
+        response = self.request("GET", path, params={**params, "page": page, "page_size": page_size})
         return self._body(response), pagination(response)
+
+    def every(self, path, page_size, **params):
+        """Every item of a listing, fetched a page at a time."""
+        page = 1
+        while True:
+            items, info = self.page(path, page, page_size, **params)
+            yield from items
+            if not items or page >= info.get("total_pages", page):
+                return
+            page += 1
 
     def _body(self, response):
         if response.status_code == 204 or not response.content:

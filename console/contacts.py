@@ -1,26 +1,42 @@
 """`contacts ...`: the contact book, one contact at a time or as a CSV/JSON file."""
 
+import contextlib
+import io
+import json
 import shlex
+import sys
 
 import click
 
 from console import bookfile
-from console.client import ApiError, path_of
+from console.client import ApiError, field_errors, path_of
+from console.follow import on_terminal
 from console.output import echo_table, emit, json_option, note, plural
 from console.session import Session, pass_session
 from core.config import MESSENGERS
 
 HEADERS = ("name", *MESSENGERS)
+PAGE_SIZE = 1000
+COMPLETIONS = 100
+# An import's body this big or bigger shows its upload as a progress bar (on a terminal).
+PROGRESS_FROM = 256 * 1024
+# How long the server may take to write each contact of an import, beyond --timeout.
+SECONDS_PER_CONTACT = 0.002
 
 
 def complete_contact(ctx, param, incomplete):
     """Shell completion for contact names, asked of the server (nothing when it cannot answer)."""
     session = Session(**{**ctx.find_root().params, "timeout": 2})
     try:
-        names = [contact["name"] for contact in session.api.call("GET", path_of("contacts"))]
+        found, _ = session.api.page(path_of("contacts"), 1, COMPLETIONS, q=incomplete)
+        return [contact["name"] for contact in found]
     except (click.ClickException, KeyError, TypeError):
         return []
-    return [name for name in names if name.startswith(incomplete)]
+
+
+def every_contact(session):
+    """The whole book, in the order added, fetched a page at a time as it is used."""
+    return session.api.every(path_of("contacts"), PAGE_SIZE)
 
 
 def messenger_options(required_hint):
@@ -115,7 +131,7 @@ def list_(session, as_json):
     Example:
       python cli.py contacts ls --json
     """
-    emit(session.api.call("GET", path_of("contacts")), as_json, lambda book: echo_table(
+    emit(list(every_contact(session)), as_json, lambda book: echo_table(
         HEADERS, [[c.get(h) for h in HEADERS] for c in book], empty="No contacts yet."))
 
 
@@ -137,37 +153,43 @@ def show(session, name, as_json):
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(bookfile.FORMATS),
               help="The file's format. Default: from its extension (.csv or .json).")
+@click.option("--replace", is_flag=True,
+              help="Make the book the file: also remove the contacts it does not hold.")
 @pass_session
-def import_(session, file, fmt):
-    """Add or replace the contacts in a CSV or JSON FILE.
+def import_(session, file, fmt, replace):
+    """Add or replace the contacts in a CSV or JSON FILE, in one request.
 
     FILE "-" reads stdin. Contacts of the same name are replaced. The file
-    is checked in full before anything is written. CSV has a header line
-    name,telegram,whatsapp,viber; JSON is a list of objects with those keys
-    (what `contacts export` writes).
+    is checked in full, here and by the server, before anything is written.
+    CSV has a header line name,telegram,whatsapp,viber; JSON is a list of
+    objects with those keys (what `contacts export` writes).
 
     \b
     Example:
       python cli.py contacts import book.csv
+      python cli.py contacts import --replace book.json
     """
     try:
         with click.open_file(file, encoding="utf-8-sig") as source:
-            book = bookfile.load(source.read(), bookfile.format_for(file, fmt))
+            located = bookfile.located(source.read(), bookfile.format_for(file, fmt))
     except OSError as exc:
         raise click.ClickException(f"Cannot read {click.format_filename(file)}: {exc.strerror}.") from None
     except bookfile.BookError as exc:
         raise click.ClickException(f"{click.format_filename(file)}: {exc}") from None
-    existing = {c["name"] for c in session.api.call("GET", path_of("contacts"))}
-    for done, contact in enumerate(book):
-        ids = {m: contact[m] for m in MESSENGERS}
-        try:
-            session.api.call("PUT", path_of("contacts", contact["name"]), body=ids)
-        except ApiError as exc:
-            before = plural(done, "contact")
-            exc.message = f"{contact['name']!r} was refused ({before} imported before it): {exc.message}"
-            raise
-    replaced = sum(1 for contact in book if contact["name"] in existing)
-    click.echo(f"Imported {plural(len(book), 'contact')}: {len(book) - replaced} new, {replaced} replaced.")
+    book = [contact for _, contact in located]
+    body = json.dumps(book, ensure_ascii=False).encode()
+    try:
+        with _upload(body, on_terminal() and len(body) >= PROGRESS_FROM) as data:
+            done = session.api.call(
+                "POST", path_of("contacts", "import"), data=data,
+                params={"mode": "replace" if replace else "merge"},
+                headers={"Content-Type": "application/json"},
+                timeout=session.api.timeout + len(book) * SECONDS_PER_CONTACT)
+    except ApiError as exc:
+        raise _in_file_terms(exc, file, [where for where, _ in located]) from None
+    removed = f", {done['removed']} removed" if replace else ""
+    click.echo(f"Imported {plural(len(book), 'contact')}: {done['added']} new, "
+               f"{done['replaced']} replaced{removed}.")
 
 
 @contacts.command("export")
@@ -189,11 +211,53 @@ def export(session, file, fmt):
         fmt = bookfile.format_for(file, fmt)
     except bookfile.BookError as exc:
         raise click.UsageError(str(exc)) from None
-    book = session.api.call("GET", path_of("contacts"))
-    with click.open_file(file, "w", encoding="utf-8") as out:
-        out.write(bookfile.dump(book, fmt))
+    # A file appears only once the whole book is in it.
+    with click.open_file(file, "w", encoding="utf-8", atomic=file != "-") as out:
+        count = bookfile.write(out, every_contact(session), fmt)
     if file != "-":
-        note(f"Exported {plural(len(book), 'contact')} to {click.format_filename(file)}.")
+        note(f"Exported {plural(count, 'contact')} to {click.format_filename(file)}.")
+
+
+def _in_file_terms(exc: ApiError, file, wheres) -> ApiError:
+    """The server's refusal of rows ("item 3" of what was sent) told by where they are in the file."""
+    rows = ((exc.body or {}).get("errors") or {}).get("json") if exc.status == 422 else None
+    if not isinstance(rows, dict):
+        return exc
+    items = {f"item {n}": where for n, where in enumerate(wheres, 1)}
+    lines = field_errors({items.get(item, item): problems for item, problems in rows.items()})
+    return ApiError("\n".join([f"{click.format_filename(file)}: {plural(len(rows), 'bad row')}, "
+                               "nothing imported:", *(f"  {line}" for line in lines)]),
+                    status=exc.status, body=exc.body)
+
+
+class _Upload(io.BytesIO):
+    """A request body that moves a progress bar as it is sent."""
+
+    def __init__(self, data, bar):
+        super().__init__(data)
+        self._bar = bar
+        self._sent = False
+
+    def read(self, size=-1):
+        """The next piece of the body; the bar moves by its length."""
+        piece = super().read(size)
+        self._bar.update(len(piece))
+        if not piece and not self._sent:
+            self._sent = True
+            self._bar.render_finish()
+            note("Uploaded; the server is writing the contacts.")
+        return piece
+
+
+@contextlib.contextmanager
+def _upload(body: bytes, progress: bool):
+    """The body to send: as is, or one that shows its upload on a progress bar."""
+    if not progress:
+        yield body
+        return
+    with click.progressbar(length=len(body), label="Uploading", file=sys.stderr,
+                           show_eta=False, update_min_steps=0) as bar:
+        yield _Upload(body, bar)
 
 
 def _echo_contact(contact: dict) -> None:

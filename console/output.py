@@ -4,6 +4,7 @@ import json
 from datetime import datetime
 
 import click
+import wcwidth
 
 from core import statuses
 
@@ -50,10 +51,14 @@ def status_style(status: str) -> str:
 
 
 def table(headers, rows, styles=None) -> str:
-    """Rows as left-aligned columns under upper-case headers; styles[i] colours column i's cells."""
+    """Rows as left-aligned columns under upper-case headers; styles[i] colours column i's cells.
+
+    Widths are terminal columns, not characters: an emoji or a CJK character
+    takes two, a combining accent none.
+    """
     styles = styles or {}
     cells = [[_cell(value) for value in row] for row in rows]
-    widths = [max(len(str(h)), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    widths = [max(_columns(str(h)), *(_columns(row[i]) for row in cells)) for i, h in enumerate(headers)]
     lines = [_line([str(h).upper() for h in headers], widths, {})]
     lines += [_line(row, widths, styles) for row in cells]
     return "\n".join(lines)
@@ -80,10 +85,24 @@ def local_time(value) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _columns(text: str) -> int:
+    """How many terminal columns text takes."""
+    return wcwidth.width(text)
+
+
 def shorten(text, width=40) -> str:
-    """One line of at most width characters, with an ellipsis when cut."""
+    """One line of at most width terminal columns, with an ellipsis when cut."""
     line = " ".join(str(text or "").split())
-    return line if len(line) <= width else line[: width - 1] + "…"
+    if _columns(line) <= width:
+        return line
+    kept, used = [], 0
+    # Whole graphemes only: an accent or a joined emoji is never cut in two.
+    for grapheme in wcwidth.iter_graphemes(line):
+        used += _columns(grapheme)
+        if used > width - 1:
+            break
+        kept.append(grapheme)
+    return "".join(kept) + "…"
 
 
 def plural(count: int, word: str, many: str = "") -> str:
@@ -109,7 +128,7 @@ def _line(cells, widths, styles) -> str:
     padded = []
     for i, (cell, width) in enumerate(zip(cells, widths)):
         # Pad before styling: colour codes must not count towards the width.
-        text = cell.ljust(width) if i < len(cells) - 1 else cell
+        text = cell + " " * (width - _columns(cell)) if i < len(cells) - 1 else cell
         padded.append(styles[i](text) if i in styles else text)
     return "  ".join(padded).rstrip()
 

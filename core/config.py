@@ -67,7 +67,8 @@ RULES = (
       "retention_days"), _range(0, above=True)),
     (("claim_margin", "rate_limit_linger"), _range(0)),
     (("rate_limit_headroom",), _range(0, 1, below=True)),
-    (("max_attempts", "worker_concurrency"), _range(1)),
+    (("max_attempts", "worker_concurrency", "max_body_bytes", "max_import_contacts"), _range(1)),
+    (("api_burst", "max_recipients", "max_open_deliveries"), _range(1)),
     # 0: one per CPU core.
     (("worker_processes",), _range(0)),
     # Only ever lowers the priority: raising it needs root.
@@ -140,6 +141,17 @@ class Config:
     redis_prefix: str = "md:"
     timezone: str = "UTC"
     auth_mode: str = "token"
+    # A request body longer than this is refused (413) before it is read.
+    max_body_bytes: int = 1024 * 1024
+    # Contacts one import (POST /api/v1/contacts/import) may hold.
+    max_import_contacts: int = 100_000
+    # Requests a second that each token (each user_name with AUTH_MODE=none)
+    # may make, and how many beyond that pace it may make at once; 0 = no limit.
+    api_rate: float = 50.0
+    api_burst: int = 100
+    # Contacts one send may name, and deliveries a user may have unfinished.
+    max_recipients: int = 10_000
+    max_open_deliveries: int = 100_000
     gateway_url: str = ""
     delivery_queue: str = "deliveries"
     max_attempts: int = 5

@@ -1,8 +1,54 @@
-"""The contact book: one MongoDB document per user holding all their contacts."""
+"""The contact book: one MongoDB document per contact, kept in the order added."""
 
-from pymongo.errors import DuplicateKeyError
+from contextlib import contextmanager
+
+import pymongo
+from pymongo import DeleteOne, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from core.config import MESSENGERS
+
+CONTACTS = "contacts"
+# One document per user: `next_seq`, the order number of the user's next new
+# contact. A document that still holds a `contacts` array is a book of the
+# old shape, waiting for core/contact_migration.py.
+BOOKS = "contact_books"
+BY_NAME = [("user", pymongo.ASCENDING), ("name", pymongo.ASCENDING)]
+BY_ORDER = [("user", pymongo.ASCENDING), ("seq", pymongo.ASCENDING)]
+FIELDS = {"_id": 0, "name": 1, **{m: 1 for m in MESSENGERS}}
+# A whole book, a page of a big one and each batch of an import take longer
+# than one request's store timeout (1 s) on a large book: reading 100,000
+# contacts takes 3 s on secantusd-py (BENCHMARKS.md, target 8).
+BULK_TIMEOUT = 60.0
+# Writes per round trip of an import or a migration.
+BATCH = 500
+# A send to more names than this reads the whole book instead: secantusd-py
+# looks up an $in list in time growing with its square (10,000 names: 78 s).
+IN_LIMIT = 100
+DUPLICATE_KEY = 11000
+
+
+def _ids(source: dict) -> dict:
+    return {m: source.get(m) or "" for m in MESSENGERS}
+
+
+def _entry(user, name, ids, seq) -> dict:
+    return {"user": user, "name": name, "seq": seq, **_ids(ids)}
+
+
+def prefix_bounds(prefix: str) -> dict:
+    """A query on `name` for the names that start with prefix (an index range, not a regex)."""
+    bounds = {"$gte": prefix}
+    # The least string above every one that starts with prefix: its last
+    # character that can grow, grown (UTF-8 order is code point order).
+    head = prefix
+    while head:
+        last = ord(head[-1])
+        head = head[:-1]
+        if last < 0x10FFFF:
+            bounds["$lt"] = head + chr(0xE000 if last == 0xD7FF else last + 1)
+            break
+    return bounds
 
 
 class ContactBook:
@@ -10,7 +56,13 @@ class ContactBook:
 
     def __init__(self, db):
         self._db = db
-        self._users = db["contact_books"]
+        self._contacts = db[CONTACTS]
+        self._books = db[BOOKS]
+
+    def ensure_indexes(self) -> None:
+        """The unique (user, name) index every write relies on, and the order's index."""
+        self._contacts.create_index(BY_NAME, unique=True, name="user_name")
+        self._contacts.create_index(BY_ORDER, name="user_seq")
 
     def _ping_first(self):
         # A write sent to a stopped (hung) server waits in its socket buffer
@@ -18,54 +70,129 @@ class ContactBook:
         # 503; sent only once the server has just answered a ping, it is not.
         self._db.command("ping")
 
+    @contextmanager
+    def _patiently(self):
+        # Long enough for a big book, once the server has just answered: a
+        # stopped or hung one is a 503 within the store timeout, not the bulk one.
+        self._ping_first()
+        with pymongo.timeout(BULK_TIMEOUT):
+            yield
+
+    def _reserve(self, user: str, count: int) -> int:
+        """The first of `count` order numbers set aside for the user's new contacts."""
+        update = {"$inc": {"next_seq": count}}
+        try:
+            book = self._books.find_one_and_update(
+                {"_id": user}, update, {"next_seq": 1}, upsert=True, return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:
+            # A concurrent first write made the user's document: it exists now.
+            book = self._books.find_one_and_update(
+                {"_id": user}, update, {"next_seq": 1}, return_document=ReturnDocument.AFTER)
+        return book["next_seq"] - count
+
+    def _replace(self, user, name, ids) -> bool:
+        return bool(self._contacts.update_one({"user": user, "name": name}, {"$set": _ids(ids)}).matched_count)
+
     def add(self, user: str, name: str, ids: dict) -> bool:
         """Add a contact or replace the one of that name; True if it was new."""
-        entry = {"name": name, **{m: ids.get(m, "") for m in MESSENGERS}}
         self._ping_first()
-        replaced = self._users.update_one(
-            {"_id": user, "contacts.name": name}, {"$set": {"contacts.$": entry}}
-        )
-        if replaced.matched_count:
+        if self._replace(user, name, ids):
             return False
         try:
-            added = self._users.update_one(
-                {"_id": user, "contacts.name": {"$ne": name}},
-                {"$push": {"contacts": entry}},
-                upsert=True,
-            )
+            self._contacts.insert_one(_entry(user, name, ids, self._reserve(user, 1)))
         except DuplicateKeyError:
-            # The upsert lost a race with a concurrent write of the same name.
-            return self.add(user, name, ids)
-        return bool(added.modified_count or added.upserted_id)
+            # A concurrent add of the same name got in first; this write comes after it.
+            self._replace(user, name, ids)
+            return False
+        return True
+
+    def create(self, user: str, name: str, ids: dict) -> bool:
+        """Add a contact only if the user has none of that name; False if one exists."""
+        self._ping_first()
+        try:
+            self._contacts.insert_one(_entry(user, name, ids, self._reserve(user, 1)))
+        except DuplicateKeyError:
+            return False
+        return True
 
     def remove(self, user: str, name: str) -> bool:
         """Remove a contact; False if the user had no contact of that name."""
         self._ping_first()
-        result = self._users.update_one(
-            {"_id": user}, {"$pull": {"contacts": {"name": name}}}
-        )
-        return bool(result.modified_count)
-
-    def all(self, user: str) -> dict:
-        """Every contact of a user, name -> {messenger: ID}, in the order added."""
-        doc = self._users.find_one({"_id": user}, {"contacts": 1}) or {}
-        return {
-            c["name"]: {m: c.get(m, "") for m in MESSENGERS}
-            for c in doc.get("contacts", [])
-        }
-
-    def create(self, user: str, name: str, ids: dict) -> bool:
-        """Add a contact only if the user has none of that name; False if one exists."""
-        entry = {"name": name, **{m: ids.get(m, "") for m in MESSENGERS}}
-        absent = {"_id": user, "contacts.name": {"$ne": name}}
-        self._ping_first()
-        try:
-            added = self._users.update_one(absent, {"$push": {"contacts": entry}}, upsert=True)
-        except DuplicateKeyError:
-            # The user's document exists (maybe made just now): the name is taken, or not.
-            added = self._users.update_one(absent, {"$push": {"contacts": entry}})
-        return bool(added.modified_count or added.upserted_id)
+        return self._contacts.delete_one({"user": user, "name": name}).deleted_count == 1
 
     def get(self, user: str, name: str):
         """One contact's messenger IDs, or None."""
-        return self.all(user).get(name)
+        doc = self._contacts.find_one({"user": user, "name": name}, FIELDS)
+        return _ids(doc) if doc else None
+
+    def all(self, user: str) -> dict:
+        """Every contact of a user, name -> {messenger: ID}, in the order added."""
+        with self._patiently():
+            docs = self._contacts.find({"user": user}, FIELDS).sort("seq", pymongo.ASCENDING)
+            return {doc["name"]: _ids(doc) for doc in docs}
+
+    def some(self, user: str, names: list) -> dict:
+        """The user's contacts of these names (those that exist), name -> {messenger: ID}."""
+        if len(names) > IN_LIMIT:
+            book = self.all(user)
+            return {name: book[name] for name in names if name in book}
+        docs = self._contacts.find({"user": user, "name": {"$in": list(names)}}, FIELDS)
+        return {doc["name"]: _ids(doc) for doc in docs}
+
+    def page(self, user: str, offset: int, limit: int, prefix: str = "") -> tuple:
+        """Contacts in the order added, `limit` from `offset`, names starting with prefix: (contacts, total)."""
+        query = {"user": user, **({"name": prefix_bounds(prefix)} if prefix else {})}
+        with self._patiently():
+            total = self._contacts.count_documents(query)
+            if offset >= total:
+                return [], total
+            docs = self._contacts.find(query, FIELDS).sort("seq", pymongo.ASCENDING).skip(offset).limit(limit)
+            return [{"name": doc["name"], **_ids(doc)} for doc in docs], total
+
+    def import_book(self, user: str, contacts: list, replace: bool) -> dict:
+        """Write many contacts at once, in their order; with replace, delete the others.
+
+        Counts added, replaced and removed. Not one transaction: a crash part
+        way leaves some contacts written and none removed (removals come
+        last), and the same call again completes it, in the same order.
+        """
+        self._ping_first()
+        with self._patiently():
+            existing = {doc["name"] for doc in self._contacts.find({"user": user}, {"_id": 0, "name": 1})}
+        first = self._reserve(user, len(contacts)) if contacts else 0
+        entries = [_entry(user, c["name"], c, first + i) for i, c in enumerate(contacts)]
+        fresh = [e for e in entries if e["name"] not in existing]
+        known = [e for e in entries if e["name"] in existing]
+        late = self._insert(fresh)
+        self._bulk([UpdateOne({"user": user, "name": e["name"]},
+                              {"$set": _ids(e), "$setOnInsert": {"seq": e["seq"]}}, upsert=True)
+                    for e in known + late])
+        removed = 0
+        if replace:
+            given = {c["name"] for c in contacts}
+            removed = self._bulk([DeleteOne({"user": user, "name": name}) for name in existing - given])
+        return {"added": len(fresh) - len(late), "replaced": len(known) + len(late), "removed": removed}
+
+    def _insert(self, entries) -> list:
+        """Insert new contacts in batches; those a concurrent add beat us to, to replace instead."""
+        late = []
+        for start in range(0, len(entries), BATCH):
+            batch = entries[start:start + BATCH]
+            try:
+                with self._patiently():
+                    self._contacts.insert_many([dict(e) for e in batch], ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details["writeErrors"]
+                if any(error["code"] != DUPLICATE_KEY for error in errors):
+                    raise
+                late += [batch[error["index"]] for error in errors]
+        return late
+
+    def _bulk(self, requests) -> int:
+        """Run write requests in batches, unordered; how many contacts they deleted."""
+        deleted = 0
+        for start in range(0, len(requests), BATCH):
+            with self._patiently():
+                result = self._contacts.bulk_write(requests[start:start + BATCH], ordered=False)
+            deleted += result.deleted_count
+        return deleted

@@ -4,9 +4,12 @@ Every delivery that is not finished has one entry in the schedule (see
 core/schedule.py): the moment someone must act on it next. Each step below
 that changes a delivery's status moves or removes that entry in the same
 script, so no crash between two writes can leave a delivery with nobody to
-act on it. A message counts its open deliveries; when the last one finishes,
-the message is put in the retention index, to be deleted after the
-retention period with its deliveries.
+act on it. A message counts its open deliveries, and its deliveries by
+status (so a list of messages reads no delivery); when the last one
+finishes, the message is put in the retention index, to be deleted after
+the retention period with its deliveries. A user counts their open
+deliveries, for the quota on them. Messages recorded before these counts
+existed carry no `counted` field and are counted by reading.
 """
 
 import json
@@ -21,11 +24,24 @@ from core.statuses import (
 
 Claim = namedtuple("Claim", "outcome detail messenger to sender contact text time attempts due")
 
-# finish(delivery key, message key, schedule key, retention key, member,
+# recount(message key, old status, new status): the message's counts by status.
+_RECOUNT = """
+local function recount(mkey, old, new)
+  if old ~= new and redis.call('HEXISTS', mkey, 'counted') == 1 then
+    redis.call('HINCRBY', mkey, 'n:' .. old, -1)
+    redis.call('HINCRBY', mkey, 'n:' .. new, 1)
+  end
+end
+"""
+
+# finish(message key, schedule key, retention key, user usage key, member,
 # message id, now, retention seconds): the delivery needs nobody any more.
-_FINISH = """
-local function finish(dkey, mkey, skey, rkey, member, mid, now, keep)
+_FINISH = _RECOUNT + """
+local function finish(mkey, skey, rkey, ukey, member, mid, now, keep)
   redis.call('ZREM', skey, member)
+  if redis.call('HEXISTS', mkey, 'counted') == 1 then
+    redis.call('HINCRBY', ukey, 'open', -1)
+  end
   if redis.call('HEXISTS', mkey, 'open') == 1
      and redis.call('HINCRBY', mkey, 'open', -1) <= 0 then
     redis.call('ZADD', rkey, tonumber(now) + tonumber(keep), 'm:' .. mid)
@@ -41,7 +57,7 @@ end
 # server's clock, the one clock every host shares: a worker whose own clock
 # runs ahead is told how long to wait, and never sends early. KEYS:
 # delivery, message, schedule. ARGV: ticket, lease seconds, schedule member.
-_CLAIM = lua_set("WAITING", WAITING) + f"""
+_CLAIM = _RECOUNT + lua_set("WAITING", WAITING) + f"""
 local d = redis.call('HMGET', KEYS[1], 'status', 'ticket', 'lease', 'attempts', 'due')
 if not d[1] then return {{'skip', 'missing'}} end
 if tonumber(d[2]) ~= tonumber(ARGV[1]) then return {{'skip', 'stale'}} end
@@ -60,6 +76,7 @@ local lease = string.format('%.6f', now + tonumber(ARGV[2]))
 redis.call('HSET', KEYS[1], 'status', '{SENDING}', 'lease', lease,
            'attempts', attempts, 'updated_at', string.format('%.6f', now))
 redis.call('ZADD', KEYS[3], lease, ARGV[3])
+recount(KEYS[2], d[1], '{SENDING}')
 local f = redis.call('HMGET', KEYS[1], 'messenger', 'to', 'sender', 'contact')
 local m = redis.call('HMGET', KEYS[2], 'text', 'time')
 return {{'go', '', f[1], f[2], f[3], f[4], m[1], m[2], tostring(attempts), d[5]}}
@@ -75,53 +92,61 @@ _HOLDS_ATTEMPT = _HOLDS + """
 if tonumber(d[3]) ~= tonumber(ARGV[#ARGV]) then return 0 end
 """
 
-# KEYS: delivery, message, schedule, retention. ARGV: ticket, now, member,
-# message id, retention seconds.
+# KEYS: delivery, message, schedule, retention, user usage. ARGV: ticket,
+# now, member, message id, retention seconds.
 _SENT = _FINISH + _HOLDS + f"""
 redis.call('HSET', KEYS[1], 'status', '{SENT}', 'updated_at', ARGV[2], 'sent_at', ARGV[2])
-finish(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[2], ARGV[5])
+recount(KEYS[2], '{SENDING}', '{SENT}')
+finish(KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[3], ARGV[4], ARGV[2], ARGV[5])
 return 1
 """
 
-# KEYS: delivery, schedule. ARGV: ticket, now, due, error, old member, new
-# member, the new member's moment, attempt.
-_RETRY = _HOLDS_ATTEMPT + f"""
+# KEYS: delivery, schedule, message. ARGV: ticket, now, due, error, old
+# member, new member, the new member's moment, attempt.
+_RETRY = _RECOUNT + _HOLDS_ATTEMPT + f"""
 redis.call('HSET', KEYS[1], 'status', '{RETRYING}', 'ticket', tonumber(ARGV[1]) + 1,
            'due', ARGV[3], 'last_error', ARGV[4], 'updated_at', ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[7], ARGV[6])
+recount(KEYS[3], '{SENDING}', '{RETRYING}')
 return 1
 """
 
-# KEYS: delivery, message, schedule, retention, failed hash, failed index.
-# ARGV: ticket, now, member, message id, retention seconds, error, delivery
-# id, failed record, attempt.
+# KEYS: delivery, message, schedule, retention, user usage, failed hash,
+# failed index. ARGV: ticket, now, member, message id, retention seconds,
+# error, delivery id, failed record, attempt.
 _FAIL = _FINISH + _HOLDS_ATTEMPT + f"""
 redis.call('HSET', KEYS[1], 'status', '{FAILED}', 'last_error', ARGV[6], 'updated_at', ARGV[2])
-finish(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[2], ARGV[5])
-redis.call('HSET', KEYS[5], ARGV[7], ARGV[8])
-redis.call('ZADD', KEYS[6], ARGV[2], ARGV[7])
+recount(KEYS[2], '{SENDING}', '{FAILED}')
+finish(KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[3], ARGV[4], ARGV[2], ARGV[5])
+redis.call('HSET', KEYS[6], ARGV[7], ARGV[8])
+redis.call('ZADD', KEYS[7], ARGV[2], ARGV[7])
 redis.call('ZADD', KEYS[4], tonumber(ARGV[2]) + tonumber(ARGV[5]), 'f:' .. ARGV[7])
 return 1
 """
 
 # Hand a failed delivery back: a fresh round of attempts under a new ticket,
 # in the schedule in the same step it leaves the failed store; its message
-# is open again. KEYS: delivery, message, schedule, retention, failed hash,
-# failed index. ARGV: delivery id, now, moment, message id.
-_RESEND = f"""
+# is open again, and counts towards its user's open deliveries. KEYS:
+# delivery, message, schedule, retention, user usage, failed hash, failed
+# index. ARGV: delivery id, now, moment, message id.
+_RESEND = _RECOUNT + f"""
 local d = redis.call('HMGET', KEYS[1], 'status', 'ticket')
 if d[1] ~= '{FAILED}' then return 0 end
 local ticket = tonumber(d[2]) + 1
 redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'ticket', ticket, 'attempts', 0,
            'due', ARGV[2], 'updated_at', ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1] .. '|' .. ticket)
-redis.call('HDEL', KEYS[5], ARGV[1])
-redis.call('ZREM', KEYS[6], ARGV[1])
+redis.call('HDEL', KEYS[6], ARGV[1])
+redis.call('ZREM', KEYS[7], ARGV[1])
 redis.call('ZREM', KEYS[4], 'f:' .. ARGV[1], 'm:' .. ARGV[4])
 if redis.call('HEXISTS', KEYS[2], 'open') == 1 then
   redis.call('HINCRBY', KEYS[2], 'open', 1)
 end
+if redis.call('HEXISTS', KEYS[2], 'counted') == 1 then
+  redis.call('HINCRBY', KEYS[5], 'open', 1)
+end
+recount(KEYS[2], '{FAILED}', '{QUEUED}')
 return ticket
 """
 
@@ -137,16 +162,18 @@ redis.call('LPUSH', KEYS[3], ARGV[4])
 return 1
 """
 
-# Cancel what has not started. KEYS: schedule, retention, message, then the
-# deliveries. ARGV: now, message id, retention seconds, then delivery ids.
+# Cancel what has not started. KEYS: schedule, retention, message, user
+# usage, then the deliveries. ARGV: now, message id, retention seconds, then
+# delivery ids.
 _CANCEL = _FINISH + lua_set("CANCELLABLE", CANCELLABLE) + f"""
 local cancelled = {{}}
-for i = 4, #KEYS do
-  local id = ARGV[i]
+for i = 5, #KEYS do
+  local id = ARGV[i - 1]
   local d = redis.call('HMGET', KEYS[i], 'status', 'ticket')
   if CANCELLABLE[d[1]] then
     redis.call('HSET', KEYS[i], 'status', '{CANCELLED}', 'updated_at', ARGV[1])
-    finish(KEYS[i], KEYS[3], KEYS[1], KEYS[2], id .. '|' .. d[2], ARGV[2], ARGV[1], ARGV[3])
+    recount(KEYS[3], d[1], '{CANCELLED}')
+    finish(KEYS[3], KEYS[1], KEYS[2], KEYS[4], id .. '|' .. d[2], ARGV[2], ARGV[1], ARGV[3])
     table.insert(cancelled, id)
   end
 end
@@ -177,20 +204,25 @@ class DeliveryStore:
     def write(self, pipe, message, now: float):
         """Queue the writes that record a new message and its deliveries."""
         k = self._keys
+        status = waiting_status(message.due, now)
+        count = len(message.deliveries)
         pipe.hset(k.message(message.id), mapping={
             "sender": message.sender, "text": message.text, "time": json.dumps(message.time),
             "due": message.due, "created_at": message.created_at,
-            "count": len(message.deliveries), "open": len(message.deliveries),
+            "count": count, "open": count, "counted": 1, f"n:{status}": count,
         })
+        pipe.hincrby(k.user_usage(message.sender), "open", count)
         pipe.zadd(k.user_messages(message.sender), {message.id: message.created_at})
         if not message.deliveries:
             pipe.zadd(k.retention(), {k.retention_message(message.id): now + self._keep})
-        status = waiting_status(message.due, now)
+        # A delivery is due when the message is, or on receipt if that is past: its
+        # lateness, in the latency metric too, never counts from a date long gone.
+        due = max(message.due, now)
         for d in message.deliveries:
             pipe.hset(k.delivery(d.id), mapping={
                 "message_id": message.id, "sender": message.sender, "contact": d.contact,
                 "messenger": d.messenger, "to": d.to, "status": status, "attempts": 0,
-                "ticket": 1, "due": message.due, "lease": 0, "last_error": "",
+                "ticket": 1, "due": due, "lease": 0, "last_error": "",
                 "updated_at": now,
             })
 
@@ -208,23 +240,23 @@ class DeliveryStore:
         reply += [None] * (len(Claim._fields) - len(reply))
         return Claim(*reply)
 
-    def mark_sent(self, delivery_id, ticket, now) -> bool:
-        """Record a delivery the gateway accepted."""
-        keys, args = self._finishing(delivery_id, ticket)
+    def mark_sent(self, delivery_id, ticket, now, sender) -> bool:
+        """Record a delivery of `sender`'s that the gateway accepted."""
+        keys, args = self._finishing(delivery_id, ticket, sender)
         return bool(self._sent(keys=keys, args=[ticket, now, *args]))
 
     def mark_retrying(self, delivery_id, ticket, attempt, now, error, due, moment) -> bool:
         """Record an attempt's transient failure; the next ticket's schedule entry acts at `moment`."""
         k = self._keys
         return bool(self._retry(
-            keys=[k.delivery(delivery_id), k.schedule()],
+            keys=[k.delivery(delivery_id), k.schedule(), k.message(message_id_of(delivery_id))],
             args=[ticket, now, due, error, k.schedule_member(delivery_id, ticket),
                   k.schedule_member(delivery_id, ticket + 1), moment, attempt],
         ))
 
     def mark_failed(self, delivery_id, ticket, attempt, now, error, sender, record: dict) -> bool:
         """Record a delivery whose attempt failed for good, and its failed-store record."""
-        keys, args = self._finishing(delivery_id, ticket)
+        keys, args = self._finishing(delivery_id, ticket, sender)
         return bool(self._fail(
             keys=[*keys, self._keys.failed(sender), self._keys.failed_index(sender)],
             args=[ticket, now, *args, error, delivery_id, json.dumps(record), attempt],
@@ -238,10 +270,11 @@ class DeliveryStore:
             args=[ticket, moment, k.schedule_member(delivery_id, ticket), message],
         ))
 
-    def _finishing(self, delivery_id, ticket):
+    def _finishing(self, delivery_id, ticket, sender):
         k = self._keys
         message_id = message_id_of(delivery_id)
-        keys = [k.delivery(delivery_id), k.message(message_id), k.schedule(), k.retention()]
+        keys = [k.delivery(delivery_id), k.message(message_id), k.schedule(), k.retention(),
+                k.user_usage(sender)]
         return keys, [k.schedule_member(delivery_id, ticket), message_id, self._keep]
 
     def resend(self, delivery_id, sender, now, moment):
@@ -250,17 +283,17 @@ class DeliveryStore:
         message_id = message_id_of(delivery_id)
         ticket = self._resend(
             keys=[k.delivery(delivery_id), k.message(message_id), k.schedule(), k.retention(),
-                  k.failed(sender), k.failed_index(sender)],
+                  k.user_usage(sender), k.failed(sender), k.failed_index(sender)],
             args=[delivery_id, now, moment, message_id],
         )
         return ticket or None
 
-    def cancel(self, message_id, delivery_ids, now) -> list:
-        """Cancel those of a message's deliveries that have not started; the ids cancelled."""
+    def cancel(self, message_id, sender, delivery_ids, now) -> list:
+        """Cancel those of `sender`'s message's deliveries that have not started; the ids cancelled."""
         if not delivery_ids:
             return []
         k = self._keys
-        keys = [k.schedule(), k.retention(), k.message(message_id),
+        keys = [k.schedule(), k.retention(), k.message(message_id), k.user_usage(sender),
                 *(k.delivery(d) for d in delivery_ids)]
         return self._cancel(keys=keys, args=[now, message_id, self._keep, *delivery_ids])
 
@@ -290,6 +323,10 @@ class DeliveryStore:
         """The ids of a user's messages, newest first."""
         stop = -1 if limit is None else offset + limit - 1
         return self._redis.zrevrange(self._keys.user_messages(user), offset, stop)
+
+    def open_count_for(self, user) -> int:
+        """How many of a user's deliveries are not finished (those recorded since counts were kept)."""
+        return int(self._redis.hget(self._keys.user_usage(user), "open") or 0)
 
     def message_count_for(self, user) -> int:
         """How many messages a user has sent."""

@@ -1,15 +1,21 @@
 """Hand deliveries to Celery: a schedule entry for each, and an ETA task when due soon."""
 
 import time
+import uuid
 from collections import namedtuple
 
+from redis.exceptions import WatchError
+
+from core.messages import message_id_of
 from core.publisher import TaskPublisher
 from core.schedule import Schedule
 
 # The Celery task that makes one attempt at one delivery (workers/tasks.py).
 DELIVER_TASK = "workers.deliver"
 
-Job = namedtuple("Job", "delivery_id ticket due")
+# about: the delivery's (messenger, contact), for monitors such as Flower to
+# show with its task; never the text, which may be private.
+Job = namedtuple("Job", "delivery_id ticket due about", defaults=(None,))
 
 
 class Dispatcher:
@@ -20,22 +26,37 @@ class Dispatcher:
         self.schedule = Schedule(redis, keys, config.schedule_horizon, config.recovery_grace)
         self.publisher = TaskPublisher(DELIVER_TASK, config.delivery_queue)
 
-    def submit(self, jobs, record=None, now=None):
+    def submit(self, jobs, record=None, now=None, guard=None):
         """Record (with `record(pipe)`) and hand over new jobs, all in one transaction.
 
         Each job gets its schedule entry; one due within the horizon its task too.
+        `guard` is (keys, check): check(pipe) reads the watched keys and raises
+        to refuse; the transaction goes only if they did not change meanwhile.
         """
         now = time.time() if now is None else now
         with self._redis.pipeline(transaction=True) as pipe:
-            if record is not None:
-                record(pipe)
-            self.schedule.add(pipe, [
-                (j.delivery_id, j.ticket, self.schedule.moment(j.due, now)) for j in jobs
-            ])
-            for job in jobs:
-                if job.due - now <= self.schedule.horizon:
-                    self._add_task(pipe, job, now)
-            pipe.execute()
+            while True:
+                try:
+                    if guard is not None:
+                        keys, check = guard
+                        pipe.watch(*keys)
+                        check(pipe)
+                        pipe.multi()
+                    self._record(pipe, jobs, record, now)
+                    pipe.execute()
+                    return
+                except WatchError:
+                    pipe.reset()
+
+    def _record(self, pipe, jobs, record, now):
+        if record is not None:
+            record(pipe)
+        self.schedule.add(pipe, [
+            (j.delivery_id, j.ticket, self.schedule.moment(j.due, now)) for j in jobs
+        ])
+        for job in jobs:
+            if job.due - now <= self.schedule.horizon:
+                self._add_task(pipe, job, now)
 
     def defer(self, deliveries, job, now=None) -> bool:
         """Hand a waiting job back until `job.due`: its ETA task, and its entry a grace after."""
@@ -43,7 +64,7 @@ class Dispatcher:
         # Even a wait beyond the horizon keeps its task: the schedule knows
         # only the delivery's own due time, long past for a throttled one.
         return deliveries.defer(job.delivery_id, job.ticket, max(job.due, now) + self.schedule.grace,
-                                self.publisher.queue, self.task_message(job, now))
+                                self.publisher.queue, self.task_message(job, now, again=True))
 
     def publish(self, jobs):
         """Publish the tasks of jobs whose schedule entries are already written."""
@@ -55,13 +76,39 @@ class Dispatcher:
                 self._add_task(pipe, job, now)
             pipe.execute()
 
-    def task_message(self, job, now) -> str:
-        """The task message of a job: with an ETA when it is due later than now."""
-        return self.publisher.message(job.delivery_id, (job.delivery_id, job.ticket), _eta(job, now))
+    def task_message(self, job, now, again=False) -> str:
+        """The task message of a job: with an ETA when it is due later than now.
+
+        Each ticket's first task is '<delivery id>.<ticket>', so a monitor
+        shows each attempt, linked to the one before (its parent) and to the
+        delivery's first (its root); a task handed back or copied for the
+        same ticket (`again`) gets an id of its own, that one as its parent.
+        """
+        first = f"{job.delivery_id}.{job.ticket}"
+        if again:
+            task_id, parent = f"{first}.{uuid.uuid4().hex[:8]}", first
+        else:
+            task_id, parent = first, f"{job.delivery_id}.{job.ticket - 1}" if job.ticket > 1 else None
+        return self.publisher.message(
+            task_id, (job.delivery_id, job.ticket), _eta(job, now), root_id=f"{job.delivery_id}.1",
+            parent_id=parent, retries=job.ticket - 1, kwargsrepr=_shown(job),
+        )
 
     def _add_task(self, pipe, job, now):
-        self.publisher.add(pipe, job.delivery_id, (job.delivery_id, job.ticket), _eta(job, now))
+        pipe.lpush(self.publisher.queue, self.task_message(job, now))
 
 
 def _eta(job, now):
     return job.due if job.due > now else None
+
+
+def _shown(job) -> str:
+    """What monitors show as a task's keyword arguments: whom it is for, and its message's id.
+
+    A dict's repr, which Flower parses to filter on (`kwargs:messenger=viber`).
+    """
+    message = message_id_of(job.delivery_id)
+    if job.about is None:
+        return f"{{'message': {message!r}}}"
+    messenger, contact = job.about
+    return f"{{'messenger': {messenger!r}, 'contact': {contact!r}, 'message': {message!r}}}"

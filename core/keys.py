@@ -22,6 +22,14 @@ class Keys:
         """Sorted set: a user's message ids by creation time."""
         return f"{self._p}user:{user}:messages"
 
+    def user_usage(self, user):
+        """Hash: what a user has outstanding, for quotas ('open': unfinished deliveries)."""
+        return f"{self._p}user:{user}:usage"
+
+    def request_limit(self, caller):
+        """String: when a caller's next request is due under the API's rate limit (GCRA)."""
+        return f"{self._p}reqlimit:{caller}"
+
     def failed(self, user):
         """Hash: a user's failed-delivery records by delivery id."""
         return f"{self._p}failed:{user}"

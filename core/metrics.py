@@ -22,7 +22,9 @@ from core.logs import log_event
 
 log = logging.getLogger("core.metrics")
 
-LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+# Seconds from when a sent delivery was due to its sending; one more than an
+# hour late (an outage's backlog) counts in +Inf alone.
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 
 
 class Metrics:
@@ -119,14 +121,15 @@ class DeliveryTally(Tally):
     """A worker's delivery counts and latencies."""
 
     def add(self, messenger, outcome, latency):
-        """Count one gateway answer (sent, retrying, failed) and its seconds after the due time."""
-        latency = max(0.0, latency)
-        bucket = next((str(b) for b in LATENCY_BUCKETS if latency <= b), "+Inf")
-        self._add({
-            ("deliveries", f"{messenger}|{outcome}"): 1,
-            ("delivery_latency", f"{messenger}|{bucket}"): 1,
-            ("delivery_latency", f"{messenger}|sum"): latency,
-        })
+        """Count one gateway answer (sent, retrying, failed); of a sent one, its seconds after the due time."""
+        counts = {("deliveries", f"{messenger}|{outcome}"): 1}
+        # Only a delivery that went out has a latency anyone waited for.
+        if outcome == "sent":
+            latency = max(0.0, latency)
+            bucket = next((str(b) for b in LATENCY_BUCKETS if latency <= b), "+Inf")
+            counts[("delivery_latency", f"{messenger}|{bucket}")] = 1
+            counts[("delivery_latency", f"{messenger}|sum")] = latency
+        self._add(counts)
 
 
 class RequestTally(Tally):

@@ -45,8 +45,11 @@ class UserStore:
         """Whether a user of that name exists."""
         return self._users.count_documents({"_id": name}, limit=1) > 0
 
-    def issue_token(self, name: str, label: str = "") -> tuple:
-        """A new token for a user: (token id, token); the token is shown only now."""
+    def issue_token(self, name: str, label: str = "", expires_at=None) -> tuple:
+        """A new token for a user, valid until `expires_at` (epoch seconds) if given: (token id, token).
+
+        The token is shown only now.
+        """
         if not self.exists(name):
             raise UnknownUser(f"No user named {name!r}.")
         self._tokens.create_index("hash", unique=True)
@@ -54,23 +57,50 @@ class UserStore:
         token_id = secrets.token_hex(8)
         self._tokens.insert_one({
             "_id": token_id, "hash": token_hash(token), "user": name,
-            "label": label, "created_at": time.time(),
+            "label": label, "created_at": time.time(), "expires_at": expires_at,
         })
         return token_id, token
 
-    def revoke_token(self, token_id: str) -> bool:
-        """Make a token unusable; False if there was no such token."""
-        return self._tokens.delete_one({"_id": token_id}).deleted_count == 1
+    def revoke_token(self, token_id: str, user=None) -> bool:
+        """Make a token unusable (only if it is `user`'s, when given); False if there was no such token."""
+        query = {"_id": token_id} if user is None else {"_id": token_id, "user": user}
+        return self._tokens.delete_one(query).deleted_count == 1
+
+    def token_count(self, name: str) -> int:
+        """How many tokens a user has, expired ones included."""
+        return self._tokens.count_documents({"user": name})
 
     def list_tokens(self, name: str) -> list:
-        """A user's tokens as id, label and created_at (ISO 8601), oldest first; never the token."""
-        docs = self._tokens.find({"user": name}, {"label": 1, "created_at": 1})
-        return [
-            {"id": d["_id"], "label": d.get("label", ""), "created_at": epoch_to_iso(d["created_at"])}
-            for d in sorted(docs, key=lambda d: d["created_at"])
-        ]
+        """A user's tokens as id, label, created_at and expires_at (ISO 8601 or None), oldest first.
+
+        Never the token itself.
+        """
+        docs = self._tokens.find({"user": name}, {"label": 1, "created_at": 1, "expires_at": 1})
+        return [token_view(d) for d in sorted(docs, key=lambda d: d["created_at"])]
+
+    def identity_for_token(self, token: str, now=None):
+        """The (user, token id) a token acts as, or None for an unknown or expired token."""
+        doc = self._tokens.find_one({"hash": token_hash(token)}, {"user": 1, "expires_at": 1})
+        if doc is None or _expired(doc, time.time() if now is None else now):
+            return None
+        return doc["user"], doc["_id"]
 
     def user_for_token(self, token: str):
-        """The name of the user a token acts as, or None for an unknown token."""
-        doc = self._tokens.find_one({"hash": token_hash(token)}, {"user": 1})
-        return doc["user"] if doc else None
+        """The name of the user a token acts as, or None for an unknown or expired token."""
+        identity = self.identity_for_token(token)
+        return identity[0] if identity else None
+
+
+def _expired(doc, now) -> bool:
+    expires_at = doc.get("expires_at")
+    return expires_at is not None and expires_at <= now
+
+
+def token_view(doc) -> dict:
+    """A stored token as shown to people: id, label, created_at and expires_at."""
+    expires_at = doc.get("expires_at")
+    return {
+        "id": doc["_id"], "label": doc.get("label", ""),
+        "created_at": epoch_to_iso(doc["created_at"]),
+        "expires_at": None if expires_at is None else epoch_to_iso(expires_at),
+    }

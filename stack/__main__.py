@@ -12,8 +12,9 @@ from stack.process import StartError
 from stack.specs import ORDER
 from stack.supervisor import supervise
 
-# A store whose URL the user set is theirs: the stack does not start one.
-EXTERNAL_STORES = {"redis": "REDIS_URL", "mongo": "MONGO_URL"}
+# A store or gateway whose URL the user set is theirs (another host's, as
+# when this host joins a deployment): the stack does not start one.
+EXTERNAL_STORES = {"redis": "REDIS_URL", "mongo": "MONGO_URL", "gateway": "GATEWAY_URL"}
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
@@ -23,10 +24,12 @@ def parse_args(argv):
         prog="python -m stack",
         description=(
             "Start redis-server, the MongoDB-protocol server, the fake gateway, the API, "
-            "a Celery worker, the scheduler and Flower as local processes; restart any "
-            "that crashes; stop them all on Ctrl-C or SIGTERM. Settings (ports, DATA_DIR, "
-            "REDIS_URL, MONGO_URL, ...) come from the environment; a store whose URL is "
-            "set is used as it is, not started."
+            "nginx in front of it, a Celery worker, the scheduler and Flower as local processes; "
+            "restart any that crashes; stop them all on Ctrl-C or SIGTERM. Settings (ports, "
+            "DATA_DIR, REDIS_URL, MONGO_URL, GATEWAY_URL, ...) come from the environment; a store "
+            "or gateway whose URL is set is used as it is, not started. "
+            "`--services api,worker,scheduler` with those three URLs set joins an existing "
+            "deployment as one more host."
         ),
     )
     parser.add_argument(

@@ -3,7 +3,8 @@
 import signal
 
 from stack.process import Process, StartError
-from stack.specs import ORDER, spec_for, worker_names
+from stack.proxy import free_port
+from stack.specs import FLOWER_PREFIX, ORDER, spec_for, worker_names
 
 READY_TIMEOUT = 30.0
 
@@ -16,7 +17,11 @@ class Stack:
         if unknown:
             raise ValueError(f"unknown stack parts {unknown}; known: {', '.join(ORDER)}")
         self.config = config
-        self.names = _with_worker_processes(sorted(set(names), key=ORDER.index), config)
+        # The API is always reached through the proxy, which holds slow clients.
+        wanted = set(names) | ({"proxy"} if "api" in names else set())
+        self.names = _with_worker_processes(sorted(wanted, key=ORDER.index), config)
+        # Where gunicorn listens behind the proxy: chosen once, kept across restarts.
+        self.api_backend_port = free_port() if "proxy" in self.names else None
         self.memory_mongo = memory_mongo
         self.echo = echo
         self._processes = {}
@@ -35,7 +40,7 @@ class Stack:
 
     @property
     def api_url(self):
-        """Base URL of the API."""
+        """Base URL of the API, as clients reach it (through the proxy)."""
         return f"http://127.0.0.1:{self.config.api_port}"
 
     @property
@@ -46,7 +51,7 @@ class Stack:
     @property
     def flower_url(self):
         """Base URL of Flower."""
-        return f"http://127.0.0.1:{self.config.flower_port}"
+        return f"http://127.0.0.1:{self.config.flower_port}/{FLOWER_PREFIX}"
 
     def start(self, name=None):
         """Start every part not running, in dependency order (or only the one named), each until ready."""
@@ -94,7 +99,8 @@ class Stack:
     def _start_one(self, name):
         process = self._processes.get(name)
         if process is None:
-            process = Process(spec_for(self.config, name, self.memory_mongo), echo=self.echo)
+            spec = spec_for(self.config, name, self.memory_mongo, self.api_backend_port)
+            process = Process(spec, echo=self.echo)
             self._processes[name] = process
         process.start()
         try:

@@ -2,15 +2,18 @@
 
 import os
 import re
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from stack import probes
+from stack import probes, proxy
 
 # Dependency order: a part starts only after the ones before it are ready.
-ORDER = ("redis", "mongo", "gateway", "api", "worker", "scheduler", "flower")
+ORDER = ("redis", "mongo", "gateway", "api", "proxy", "worker", "scheduler", "flower")
+# Flower serves under this path, as behind the proxy in docker-compose.yml.
+FLOWER_PREFIX = "flower"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The venv's own console scripts sit beside its interpreter (not resolved:
@@ -39,8 +42,12 @@ def worker_names(config):
     return ["worker", *(f"worker{n}" for n in range(2, config.worker_process_count + 1))]
 
 
-def spec_for(config, name, memory_mongo=False):
-    """The spec of the process called name ('redis', 'worker2', ...) for these settings."""
+def spec_for(config, name, memory_mongo=False, api_backend_port=None):
+    """The spec of the process called name ('redis', 'worker2', ...) for these settings.
+
+    With api_backend_port, gunicorn listens there and the proxy, on API_PORT,
+    passes requests to it; without, gunicorn listens on API_PORT itself.
+    """
     data = config.data_path
     env = {**os.environ, **config.to_env(), "PYTHONUNBUFFERED": "1"}
     log_path = data / "logs" / f"{name}.log"
@@ -90,13 +97,13 @@ def spec_for(config, name, memory_mongo=False):
             **common,
         )
     if name == "api":
-        url = f"http://127.0.0.1:{config.api_port}"
+        url = f"http://127.0.0.1:{api_backend_port or config.api_port}"
         return ProcessSpec(
             argv=[
                 str(SCRIPTS / "gunicorn"),
                 # Its hooks check the settings before a worker boots.
                 "--config", "python:api.gunicorn_conf",
-                "--bind", f"127.0.0.1:{config.api_port}",
+                "--bind", url.removeprefix("http://"),
                 "--workers", "2",
                 "--threads", "8",
                 "--worker-class", "gthread",
@@ -109,6 +116,24 @@ def spec_for(config, name, memory_mongo=False):
             url=url,
             **common,
         )
+    if name == "proxy":
+        if api_backend_port is None:
+            raise ValueError("the proxy needs the API's backend port")
+        folder = data / "proxy"
+        conf = proxy.write_config(folder, {
+            "PROXY_LISTEN": f"127.0.0.1:{config.api_port}",
+            "API_UPSTREAM": f"127.0.0.1:{api_backend_port}",
+            "FLOWER_UPSTREAM": f"127.0.0.1:{config.flower_port}",
+            "MAX_BODY_BYTES": config.max_body_bytes,
+        })
+        url = f"http://127.0.0.1:{config.api_port}"
+        return ProcessSpec(
+            argv=[shutil.which("nginx") or "/usr/sbin/nginx", "-e", "stderr", "-p", str(folder), "-c", str(conf)],
+            # nginx itself answers, even with the API down (a JSON 502).
+            ready=probes.http_answers(f"{url}/healthz", ok_only=False),
+            url=url,
+            **common,
+        )
     if name == "scheduler":
         return ProcessSpec(
             argv=[sys.executable, "-m", "workers.scheduler"],
@@ -116,12 +141,16 @@ def spec_for(config, name, memory_mongo=False):
             **common,
         )
     if name == "flower":
-        url = f"http://127.0.0.1:{config.flower_port}"
+        url = f"http://127.0.0.1:{config.flower_port}/{FLOWER_PREFIX}"
         return ProcessSpec(
-            argv=[*celery, "flower", "--address=127.0.0.1", f"--port={config.flower_port}"],
+            argv=[*celery, "flower", "--address=127.0.0.1", f"--port={config.flower_port}",
+                  f"--url_prefix={FLOWER_PREFIX}",
+                  # The task list says whom each attempt is for and how it ended.
+                  "--tasks_columns=uuid,state,kwargs,result,exception,retries,received,runtime,worker"],
             ready=probes.http_answers(f"{url}/", ok_only=False),
             url=url,
-            **common,
+            # Its JSON API open without a login: it listens on loopback only.
+            **{**common, "env": {**env, "FLOWER_UNAUTHENTICATED_API": "true"}},
         )
     match = _WORKER_NAME.match(name)
     if match:

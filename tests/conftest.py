@@ -17,7 +17,9 @@ SERVICES = tuple(name for name in ORDER if name != "flower")
 # Retries, timeouts and restore loops short enough for a test to wait them out.
 FAST = {"retry_backoff": 0.2, "retry_backoff_max": 2.0, "http_read_timeout": 3.0, "restore_interval": 1.0}
 # No messenger rate limits unless a test asks for them (tests/test_ratelimit.py).
-UNLIMITED = {f"{m}_{scope}": 0.0 for m in MESSENGERS for scope in ("rate", "chat_rate")}
+# Nor a limit on API requests (tests/test_quotas.py has it as shipped).
+UNLIMITED = {**{f"{m}_{scope}": 0.0 for m in MESSENGERS for scope in ("rate", "chat_rate")},
+             "api_rate": 0.0}
 RESET_TIMEOUT = 5
 
 
@@ -114,7 +116,10 @@ def reset(running):
     if "mongo" in running.names:
         mongo = pymongo.MongoClient(config.mongo_url, serverSelectionTimeoutMS=RESET_TIMEOUT * 1000)
         try:
-            mongo.drop_database(config.mongo_db)
+            # Emptied, not dropped: the API makes its indexes once per process.
+            db = mongo[config.mongo_db]
+            for name in db.list_collection_names():
+                db[name].delete_many({})
         finally:
             mongo.close()
     if "gateway" in running.names:

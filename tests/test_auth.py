@@ -91,7 +91,7 @@ def test_issue_list_and_revoke_tokens(stack):
     assert second != first and store.user_for_token(second) == "alice"
     listed = store.list_tokens("alice")
     assert [t["label"] for t in listed] == ["initial", "laptop"]
-    assert set(listed[0]) == {"id", "label", "created_at"}
+    assert set(listed[0]) == {"id", "label", "created_at", "expires_at"}
     assert store.revoke_token(token_id) is True
     assert store.revoke_token(token_id) is False
     assert store.user_for_token(second) is None
@@ -131,7 +131,7 @@ def test_v1_needs_a_valid_token_even_in_auth_mode_none(stack, headers):
 
 def test_me_names_the_tokens_user(stack, user_token):
     token = user_token("alice")
-    assert v1(stack, token, "GET", "/me").json() == {"user": "alice"}
+    assert v1(stack, token, "GET", "/me").json()["user"] == "alice"
 
 
 def test_a_revoked_token_is_refused(token_stack, users):

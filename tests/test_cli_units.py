@@ -7,12 +7,13 @@ import stat
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import wcwidth
 from click.testing import CliRunner
 
 from console import bookfile, userconfig
 from console.app import main
 from console.client import field_errors
-from console.output import table
+from console.output import shorten, table
 from console.session import Session
 from console.when import describe, resolve
 from helpers import free_ports
@@ -218,6 +219,36 @@ def test_table_aligns_columns_and_marks_empty_cells():
 def test_table_pads_before_colouring():
     text = table(("status", "n"), [["sent", 1], ["failed", 2]], styles={0: lambda s: f"<{s}>"})
     assert text.splitlines()[1:] == ["<sent  >  1", "<failed>  2"]
+
+
+FAMILY = "\U0001F468\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466"  # one emoji of 7 code points
+# Each takes a different number of terminal columns than of code points.
+NAMES = ["Ёлка 🎄", "東京タワー", "Cafe\u0301", FAMILY, "Artem"]
+
+
+def starts(line, cells):
+    """The terminal column at which each cell begins in a rendered line."""
+    found, at = [], 0
+    for cell in cells:
+        at = line.index(cell, at)
+        found.append(wcwidth.wcswidth(line[:at]))
+        at += len(cell)
+    return found
+
+
+def test_table_columns_line_up_in_terminal_columns_for_any_name():
+    rows = [[name, f"@c{i}", "sent"] for i, name in enumerate(NAMES)]
+    lines = table(("name", "telegram", "status"), rows).splitlines()
+    cells = [["NAME", "TELEGRAM", "STATUS"], *rows]
+    # 東京タワー is the widest name: 10 columns, though only 5 code points.
+    assert [starts(line, row) for line, row in zip(lines, cells)] == [[0, 12, 22]] * len(cells)
+
+
+def test_shorten_counts_columns_and_cuts_between_whole_characters():
+    assert shorten("東京タワー東京タワー", 9) == "東京タワ…"
+    assert shorten(FAMILY * 3, 4) == FAMILY + "…"
+    assert shorten("Cafe\u0301 " * 3, 9) == "Cafe\u0301 Caf…"
+    assert shorten("Ёлка 🎄", 7) == "Ёлка 🎄"
 
 
 # Book files

@@ -6,7 +6,6 @@ second behind sends late by no more than its lag; each delivery once.
 """
 
 import dataclasses
-import shutil
 import subprocess
 import time
 
@@ -20,8 +19,6 @@ from stack.specs import spec_for
 COUNT = 20
 # A host's clock this far off the Redis server's (README: "Clocks").
 SKEW = 1.0
-
-pytestmark = pytest.mark.skipif(shutil.which("faketime") is None, reason="needs Debian's faketime")
 
 
 def skewed(config, name, offset):

@@ -28,13 +28,14 @@ def delivered(stack):
 
 
 def test_running_a_finished_task_again_sends_nothing(stack, ctx, delivered):
-    assert attempt_delivery(ctx, delivered, 1) == "skipped"
+    assert attempt_delivery(ctx, delivered, 1) == ("skipped", "skipped: already sent")
     assert len(received(stack)) == 1
 
 
 def test_a_stale_ticket_sends_nothing(stack, ctx, delivered):
-    assert attempt_delivery(ctx, delivered, 0) == "skipped"
-    assert attempt_delivery(ctx, delivered, 2) == "skipped"
+    stale = ("skipped", "skipped: not the delivery's current ticket")
+    assert attempt_delivery(ctx, delivered, 0) == stale
+    assert attempt_delivery(ctx, delivered, 2) == stale
     assert len(attempts(stack)) == 1
 
 
@@ -51,7 +52,7 @@ def test_copies_racing_on_one_ticket_send_once(stack, ctx):
 
         def run():
             barrier.wait()
-            outcomes.append(attempt_delivery(ctx, delivery_id, 1))
+            outcomes.append(attempt_delivery(ctx, delivery_id, 1).kind)
 
         threads = [threading.Thread(target=run) for _ in range(8)]
         for t in threads:

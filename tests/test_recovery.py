@@ -170,7 +170,7 @@ def test_a_task_run_before_its_delivery_is_due_sends_nothing(make_stack):
     due = int(time.time()) + 30
     message_id = send(stack, "test", ["Artem"], "not yet", wallclock(due)).json()["message_id"]
     ctx = WorkerContext(stack.config)
-    assert attempt_delivery(ctx, f"{message_id}-0", 1) == "early"
+    assert attempt_delivery(ctx, f"{message_id}-0", 1).kind == "early"
     assert attempts(stack) == []
     assert ctx.deliveries.get(f"{message_id}-0")["status"] == "scheduled"
     assert ctx.deliveries.get(f"{message_id}-0")["attempts"] == "0"
@@ -233,7 +233,7 @@ def test_a_holder_whose_lease_was_taken_over_cannot_undo_the_new_attempt(make_st
     assert not store_.mark_retrying(delivery_id, 1, 1, time.time(), "late", time.time() + 1, time.time() + 3)
     assert not store_.mark_failed(delivery_id, 1, 1, time.time(), "late", "test", {})
     assert store_.get(delivery_id)["status"] == "sending"
-    assert store_.mark_sent(delivery_id, 1, time.time())
+    assert store_.mark_sent(delivery_id, 1, time.time(), "test")
     assert store_.get(delivery_id)["status"] == "sent"
 
 

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from api.v1 import PAGE_MAX
 from apiclient import attempts, received, set_faults, v1
 from helpers import wait_until
 
@@ -109,7 +110,10 @@ def test_unknown_ids_are_404(stack, token, delivery_id):
 
 
 @pytest.mark.parametrize("path", ["/failed", "/messages"])
-def test_a_page_far_past_the_last_is_empty(stack, token, path):
-    reply = v1(stack, token, "GET", path, params={"page": 10**30, "page_size": 100})
+def test_a_page_far_past_the_last_is_empty_and_one_beyond_any_is_refused(stack, token, path):
+    reply = v1(stack, token, "GET", path, params={"page": PAGE_MAX, "page_size": 100})
     assert reply.status_code == 200, reply.text
     assert reply.json() == []
+    reply = v1(stack, token, "GET", path, params={"page": 10**30, "page_size": 100})
+    assert reply.status_code == 422, reply.text
+    assert "page" in reply.json()["errors"]["query"]

@@ -32,6 +32,10 @@ def create_celery(config: Config) -> Celery:
         task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A task that ends as FAILURE (a delivery failed for good) or RETRY
+        # (its next attempt already queued) is acknowledged, never handed out
+        # again: only a worker's death puts a message back.
+        task_acks_on_failure=True,
         task_default_queue=config.delivery_queue,
         task_create_missing_queues=True,
         worker_pool=config.worker_pool,

@@ -10,6 +10,7 @@ from core.dispatch import Job
 from core.logs import log_event
 from core.metrics import answer_outcome
 from core.timeutil import epoch_to_iso
+from workers.attempts import Attempt
 from workers.gateways import transient
 from workers.ratelimit import await_turn
 from workers.retry import backoff_delay
@@ -21,29 +22,36 @@ log = logging.getLogger("workers.delivery")
 RECORD_MARGIN = 0.5
 RECORD_PAUSE = 0.1
 RECORD_PAUSE_MAX = 1.0
+# Why a claim sent nothing, by the claim's detail (else a finished status).
+SKIPPED = {"missing": "no such delivery", "stale": "not the delivery's current ticket"}
 
 
-def attempt_delivery(ctx, delivery_id: str, ticket: int) -> str:
+def attempt_delivery(ctx, delivery_id: str, ticket: int) -> Attempt:
     """Make one attempt at a delivery under a ticket; returns what happened."""
-    if not await_turn(ctx, delivery_id, ticket):
-        return "throttled"
+    wait = await_turn(ctx, delivery_id, ticket)
+    if wait is not None:
+        return Attempt("throttled", f"throttled: handed back until its turn in {wait:.2f} s")
     now = time.time()
     # The lease as this host's clock sees it, begun before the claim's.
     lease_until = now + ctx.config.claim_lease
     claim = ctx.deliveries.claim(delivery_id, ticket, ctx.config.claim_lease)
     if claim.outcome == "skip":
         log_event(log, "delivery.skipped", delivery_id=delivery_id, ticket=ticket, reason=claim.detail)
-        return "skipped"
+        return Attempt("skipped", f"skipped: {SKIPPED.get(claim.detail, 'already ' + claim.detail)}")
     if claim.outcome == "busy":
         # The holder finishes it; if the holder died, the schedule entry at
         # its lease's end brings the delivery back.
         log_event(log, "delivery.held", delivery_id=delivery_id, ticket=ticket, until=claim.detail)
-        return "held"
+        return Attempt("held", f"held: another attempt is sending it, its lease ends in "
+                               f"{max(0.0, float(claim.detail) - now):.1f} s")
     if claim.outcome == "early":
-        due = now + float(claim.detail)
-        ctx.dispatcher.defer(ctx.deliveries, Job(delivery_id, ticket, due), now)
+        wait = float(claim.detail)
+        # Rare (a host clock ahead of Redis's): worth a read to keep its task readable.
+        fields = ctx.deliveries.get(delivery_id)
+        job = Job(delivery_id, ticket, now + wait, (fields.get("messenger"), fields.get("contact")))
+        ctx.dispatcher.defer(ctx.deliveries, job, now)
         log_event(log, "delivery.early", delivery_id=delivery_id, ticket=ticket, wait=claim.detail)
-        return "early"
+        return Attempt("early", f"early: handed back until it is due in {wait:.2f} s")
     attempts = int(claim.attempts)
     outcome = _send(ctx, claim, delivery_id, attempts)
     ctx.tally.add(claim.messenger, answer_outcome(outcome.kind, attempts, ctx.config.max_attempts),
@@ -75,18 +83,19 @@ def _while_store_returns(deadline, record, *args):
             pause = min(pause * 2, RECORD_PAUSE_MAX)
 
 
-def _record(ctx, claim, delivery_id, ticket, attempts, outcome):
+def _record(ctx, claim, delivery_id, ticket, attempts, outcome) -> Attempt:
     """Record what a send came to: sent, retrying or failed."""
     now = time.time()
     fields = dict(delivery_id=delivery_id, messenger=claim.messenger, attempt=attempts)
     if outcome.kind == "sent":
-        ctx.deliveries.mark_sent(delivery_id, ticket, now)
+        ctx.deliveries.mark_sent(delivery_id, ticket, now, claim.sender)
         log_event(log, "delivery.sent", **fields)
-        return "sent"
+        return Attempt("sent", f"sent on attempt {attempts}")
     if outcome.kind == "transient" and attempts < ctx.config.max_attempts:
-        _retry_later(ctx, delivery_id, ticket, attempts, outcome, now)
+        delay = _retry_later(ctx, claim, delivery_id, ticket, attempts, outcome, now)
         log_event(log, "delivery.retrying", error=outcome.error, **fields)
-        return "retrying"
+        return Attempt("retrying", f"{claim.messenger}: {outcome.error} (attempt {attempts} of "
+                                   f"{ctx.config.max_attempts}; the next in {delay:.1f} s)")
     gateway = ctx.gateways.get(claim.messenger)
     record = {
         "sender": claim.sender,
@@ -102,7 +111,8 @@ def _record(ctx, claim, delivery_id, ticket, attempts, outcome):
     }
     ctx.deliveries.mark_failed(delivery_id, ticket, attempts, now, outcome.error, claim.sender, record)
     log_event(log, "delivery.failed", level=logging.WARNING, error=outcome.error, **fields)
-    return "failed"
+    return Attempt("failed", f"{claim.messenger}: {outcome.error} after {attempts} "
+                             f"attempt{'' if attempts == 1 else 's'}")
 
 
 def _send(ctx, claim, delivery_id, attempts):
@@ -122,7 +132,8 @@ def _describe(exc) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _retry_later(ctx, delivery_id, ticket, attempts, outcome, now):
+def _retry_later(ctx, claim, delivery_id, ticket, attempts, outcome, now) -> float:
+    """Schedule the next attempt; the seconds until it."""
     config = ctx.config
     delay = backoff_delay(attempts, config.retry_backoff, config.retry_backoff_max, outcome.retry_after)
     due = now + delay
@@ -131,4 +142,5 @@ def _retry_later(ctx, delivery_id, ticket, attempts, outcome, now):
         delivery_id, ticket, attempts, now, outcome.error, due, schedule.moment(due, now)
     )
     if scheduled and delay <= schedule.horizon:
-        ctx.dispatcher.publish([Job(delivery_id, ticket + 1, due)])
+        ctx.dispatcher.publish([Job(delivery_id, ticket + 1, due, (claim.messenger, claim.contact))])
+    return delay

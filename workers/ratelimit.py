@@ -128,21 +128,25 @@ class RateLimiter:
         return Turn(bool(go), max(0.0, float(wait)))
 
 
-def await_turn(ctx, delivery_id, ticket) -> bool:
-    """Wait for a delivery's turn under its messenger's limits; False if handed back for later."""
+def await_turn(ctx, delivery_id, ticket):
+    """Wait for a delivery's turn under its messenger's limits.
+
+    None when it may go on; else the seconds it was handed back for.
+    """
     if not ctx.limiter.enabled:
-        return True
+        return None
     fields = ctx.deliveries.get(delivery_id)
     # Only a ticket that may send takes a turn: duplicates and finished
     # deliveries go on to the claim, which turns them away.
     if fields.get("status") not in WAITING or int(fields.get("ticket", 0)) != ticket:
-        return True
+        return None
     turn = ctx.limiter.take(fields["messenger"], fields["to"], f"{delivery_id}|{ticket}")
     if turn.go:
         if turn.wait:
             time.sleep(turn.wait)
-        return True
-    ctx.dispatcher.defer(ctx.deliveries, Job(delivery_id, ticket, time.time() + turn.wait))
+        return None
+    job = Job(delivery_id, ticket, time.time() + turn.wait, (fields["messenger"], fields["contact"]))
+    ctx.dispatcher.defer(ctx.deliveries, job)
     log_event(log, "delivery.throttled", delivery_id=delivery_id, ticket=ticket,
               messenger=fields["messenger"], wait=round(turn.wait, 3))
-    return False
+    return turn.wait

@@ -65,18 +65,31 @@ def hand_over_due(ctx, now: float) -> int:
             return published
         queued = ctx.redis.llen(queue)
         heads = ctx.deliveries.heads([d for d, _, _ in entries])
-        actions, finished = [], []
+        steps, finished = [], []
         for (delivery_id, ticket, score), head in zip(entries, heads):
             seen.add((delivery_id, ticket))
             step = next_step(delivery_id, ticket, head, now, schedule, queued)
             if step is None:
                 finished.append((delivery_id, ticket))
-                continue
-            moment, job = step
-            message = "" if job is None else dispatcher.task_message(job, now)
+            else:
+                steps.append((delivery_id, ticket, score, *step))
+        about = _about(ctx, [job.delivery_id for *_, job in steps if job is not None])
+        actions = []
+        for delivery_id, ticket, score, moment, job in steps:
+            # A job due now is a copy of a task that was handed over before.
+            message = "" if job is None else dispatcher.task_message(
+                job._replace(about=about[delivery_id]), now, again=job.due <= now)
             actions.append((delivery_id, ticket, score, moment, message))
         published += schedule.take(queue, actions)
         schedule.remove(finished)
+
+
+def _about(ctx, delivery_ids) -> dict:
+    """{delivery id: (messenger, contact)}, for the tasks about to be published."""
+    if not delivery_ids:
+        return {}
+    found = ctx.deliveries.get_many(delivery_ids)
+    return {d: (f.get("messenger"), f.get("contact")) for d, f in zip(delivery_ids, found)}
 
 
 def run(config: Config, stop: threading.Event):

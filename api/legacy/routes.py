@@ -8,6 +8,7 @@ from api.auth import authenticate, current_user, token_mode
 from api.errors import ApiError
 from api.legacy.schemas import (AddContactSchema, RemoveContactSchema, SendSchema,
                                 UserSchema)
+from api.limits import charge
 from api.sending import send_message
 from api.services import services
 from core.timeutil import epoch_to_wallclock, wallclock_to_epoch
@@ -18,6 +19,15 @@ MESSENGER_TO_LEGACY = {"telegram": "telegram", "whatsapp": "whatsApp", "viber": 
 
 
 @bp.before_request
+def _json_only():
+    # A web page can make a browser post a cross-site form as text/plain, never as
+    # application/json: without tokens, this keeps other sites from changing anyone's contacts.
+    if request.mimetype != "application/json":
+        raise ApiError(415, "The body must be JSON, sent with 'Content-Type: application/json'.",
+                       {"headers": {"Content-Type": ["Must be application/json."]}})
+
+
+@bp.before_request
 def _authenticate():
     if token_mode():
         authenticate()
@@ -25,12 +35,15 @@ def _authenticate():
 
 def load(schema):
     """The request's JSON body, validated by a schema (GET and DELETE carry bodies too)."""
-    body = request.get_json(force=True, silent=True)
+    body = request.get_json()
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.")
     if token_mode():
-        body = _as_token_user(body)
-    return schema.load(body)
+        return schema.load(_as_token_user(body))
+    data = schema.load(body)
+    # Without tokens the user name is all that tells callers apart.
+    charge(f"user:{data['user_name']}")
+    return data
 
 
 def _as_token_user(body):

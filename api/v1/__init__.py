@@ -3,17 +3,19 @@
 import flask
 import flask_smorest
 from flask_smorest.pagination import PAGINATION_HEADER
-from marshmallow import RAISE
+from marshmallow import RAISE, validate
 from swagger_ui_bundle import swagger_ui_path
-from webargs.flaskparser import FlaskParser
 from werkzeug.routing import BaseConverter, PathConverter
 
 from api.auth import authenticate
+from api.bodies import Parser
 from api.errors import http_error
 from api.fields import NAME_MAX, NO_CONTROL_PATTERN
 
 DOCS_ASSETS = "/api/docs/assets/"
 DELIVERY_ID_PATTERN = r"[0-9a-f]{32}-[0-9]+"
+# Far beyond any list's last page, and far below the 64-bit offsets Redis takes.
+PAGE_MAX = 1_000_000
 SETTINGS = {
     "API_TITLE": "Messenger dispatcher",
     "API_VERSION": "1",
@@ -57,9 +59,22 @@ class DeliveryId(BaseConverter):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint, refusing unknown query parameters as it does unknown fields."""
+    """flask-smorest's Blueprint: bodies within limits, unknown query parameters refused, pages bounded."""
 
-    PAGINATION_ARGUMENTS_PARSER = FlaskParser(unknown=RAISE)
+    ARGUMENTS_PARSER = Parser()
+    PAGINATION_ARGUMENTS_PARSER = Parser(unknown=RAISE)
+
+    def paginate(self, *args, **kwargs):
+        """flask-smorest's pagination, with `page` at most PAGE_MAX (documented, and a 422 beyond)."""
+        paginated = super().paginate(*args, **kwargs)
+
+        def decorator(func):
+            view = paginated(func)
+            # The page schema is made per view; bounded before any instance copies its fields.
+            schema = view._apidoc["pagination"]["parameters"]["schema"]
+            schema._declared_fields["page"].validators = [validate.Range(min=1, max=PAGE_MAX)]
+            return view
+        return decorator
 
 
 def blueprint(name, description) -> Blueprint:
@@ -71,7 +86,7 @@ def blueprint(name, description) -> Blueprint:
 
 def init_app(app):
     """Add /api/v1 and its documentation to the app."""
-    from api.v1 import contacts, failed, me, messages
+    from api.v1 import contacts, failed, me, messages, tokens
 
     app.config.update(SETTINGS)
     api = Api(app)
@@ -86,5 +101,5 @@ def init_app(app):
         "type": "string", "pattern": f"^{DELIVERY_ID_PATTERN}$"})
     app.register_blueprint(flask.Blueprint(
         "docs-assets", __name__, static_folder=swagger_ui_path, static_url_path=DOCS_ASSETS))
-    for module in (me, contacts, messages, failed):
+    for module in (me, tokens, contacts, messages, failed):
         api.register_blueprint(module.blp)

@@ -2,14 +2,17 @@
 
 from flask import request
 from flask.views import MethodView
-from marshmallow import ValidationError
+from marshmallow import RAISE, ValidationError
+from webargs.flaskparser import FlaskParser
 
 from api.auth import current_user
 from api.errors import ApiError
 from api.fields import name_field
 from api.services import services
 from api.v1 import blueprint
-from api.v1.schemas import ContactIdsSchema, ContactSchema
+from api.v1.contact_import import CSV_TYPE, read_book
+from api.v1.schemas import (ContactIdsSchema, ContactSchema, ContactSearchSchema, ImportedSchema,
+                            ImportModeSchema)
 
 blp = blueprint("contacts", "The user's contacts: a name and an ID per messenger.")
 
@@ -18,15 +21,23 @@ def _not_found(name):
     return ApiError(404, f"No contact named {name!r}.")
 
 
+# The search schema leaves page and page_size to this parser, and refuses any other.
+blp.PAGINATION_ARGUMENTS_PARSER = FlaskParser()
+
+
 @blp.route("/contacts")
 class Contacts(MethodView):
     """The whole contact book."""
 
+    @blp.arguments(ContactSearchSchema, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, ContactSchema(many=True))
-    def get(self):
-        """Every contact, in the order added."""
-        book = services().contacts.all(current_user())
-        return [{"name": name, **ids} for name, ids in book.items()]
+    @blp.paginate(page_size=100, max_page_size=10_000)
+    def get(self, q, pagination_parameters):
+        """Contacts in the order added, a page at a time; `q`: those whose name starts with it."""
+        page = pagination_parameters
+        contacts, page.item_count = services().contacts.page(
+            current_user(), page.first_item, page.page_size, q)
+        return contacts
 
     @blp.arguments(ContactSchema)
     @blp.response(201, ContactSchema)
@@ -38,6 +49,32 @@ class Contacts(MethodView):
             raise ApiError(409, f"A contact named {name!r} exists; PUT /contacts/{{name}} replaces it.",
                            {"json": {"name": ["A contact of this name exists."]}})
         return {"name": name, **contact}
+
+
+@blp.route("/contacts/import")
+class Import(MethodView):
+    """A whole book in one request."""
+
+    @blp.arguments(ImportModeSchema, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, ImportedSchema)
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+    @blp.doc(requestBody={"required": True, "content": {
+        "application/json": {"schema": {"type": "array", "items": ContactSchema}},
+        CSV_TYPE: {"schema": {"type": "string"},
+                   "example": "name,telegram,whatsapp,viber\nArtem,ArtemZaitsev,+799200828615,\n"},
+    }})
+    def post(self, mode):
+        """Add or replace many contacts (a JSON list, or CSV with a name,telegram,whatsapp,viber header).
+
+        All rows are checked first: any bad one is a 422 listing each bad row
+        (item or line number) and nothing is written. `mode=replace` also
+        removes the contacts the body does not hold. Not one transaction: if
+        the service dies part way, some contacts are written and none removed;
+        sending the same import again completes it.
+        """
+        svc = services()
+        book = read_book(request, svc.config.max_import_contacts)
+        return svc.contacts.import_book(current_user(), book, replace=mode == "replace")
 
 
 @blp.route("/contacts/<contact:name>", merge_slashes=False)

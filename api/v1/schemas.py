@@ -1,13 +1,18 @@
 """The bodies /api/v1 reads and answers, as marshmallow schemas (and so as OpenAPI)."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, pre_load, validate
 
-from api.fields import MessengerId, Names, When, message_text_field, name_field
+from api.fields import (NAME_MAX, NO_CONTROL_PATTERN, MessengerId, Names, Text, When,
+                        message_text_field, name_field)
 from core.config import MESSENGERS
 from core.statuses import STATUSES
 
 # A message's status sums up its deliveries': the one they share, else one of these.
 MESSAGE_STATUSES = (*STATUSES, "in_progress", "partial", "empty")
+IMPORT_MODES = ("merge", "replace")
+PAGING_ARGUMENTS = ("page", "page_size")
+# The longest a token may be made to last: ten years.
+TOKEN_DAYS_MAX = 3650
 
 
 def _out(field=fields.String, **kwargs):
@@ -40,6 +45,34 @@ class ContactSchema(ContactIdsSchema):
 
     class Meta:
         fields = ("name", *MESSENGERS)
+
+
+class ContactSearchSchema(Schema):
+    """GET /contacts's own query parameters (page and page_size are pagination's)."""
+
+    q = fields.String(load_default="", validate=validate.Length(max=NAME_MAX), metadata={
+        "description": "Only the contacts whose name starts with this.", "example": "Ar"})
+
+    @pre_load
+    def _leave_paging(self, data, **_):
+        # The pagination parser reads and checks these; every other one is refused here.
+        return {k: v for k, v in data.items() if k not in PAGING_ARGUMENTS}
+
+
+class ImportModeSchema(Schema):
+    """POST /contacts/import's query: merge into the book, or make the book the file."""
+
+    mode = fields.String(load_default="merge", validate=validate.OneOf(IMPORT_MODES), metadata={
+        "description": "merge: add and replace the file's contacts; replace: also remove "
+                       "every contact the file does not hold."})
+
+
+class ImportedSchema(Schema):
+    """What an import did."""
+
+    added = _out(fields.Integer)
+    replaced = _out(fields.Integer)
+    removed = _out(fields.Integer)
 
 
 class SendSchema(Schema):
@@ -128,3 +161,52 @@ class RetriedSchema(Schema):
     """The failed deliveries handed back for another round of attempts."""
 
     retried = _out(fields.List, cls_or_instance=fields.String())
+
+
+class LimitsSchema(Schema):
+    """What the service allows each user (0 requests a second: no rate limit)."""
+
+    requests_per_second = _out(fields.Float)
+    request_burst = _out(fields.Integer)
+    recipients_per_send = _out(fields.Integer)
+    open_deliveries = _out(fields.Integer)
+
+
+class UsageSchema(Schema):
+    """What the user has outstanding now."""
+
+    open_deliveries = _out(fields.Integer, metadata={"description": "Deliveries not yet finished."})
+
+
+class MeSchema(UserSchema):
+    """The token's user, the token, and the user's limits and use of them."""
+
+    token_id = _out()
+    limits = fields.Nested(LimitsSchema, required=True)
+    usage = fields.Nested(UsageSchema, required=True, allow_none=True,
+                          metadata={"description": "null while the Redis store is unavailable."})
+
+
+class TokenSchema(Schema):
+    """An API token as listed: never the token itself."""
+
+    id = _out()
+    label = _out()
+    created_at = _timestamp()
+    expires_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
+
+
+class IssuedTokenSchema(TokenSchema):
+    """A token just made: the only time the token itself is shown."""
+
+    token = _out()
+
+
+class NewTokenSchema(Schema):
+    """A token to make: a label to know it by, and when it stops working."""
+
+    label = fields.String(load_default="", validate=Text(max=NAME_MAX),
+                          metadata={"example": "laptop", "pattern": NO_CONTROL_PATTERN})
+    expires_in_days = fields.Integer(load_default=None, allow_none=True,
+                                     validate=validate.Range(min=1, max=TOKEN_DAYS_MAX),
+                                     metadata={"description": "Omitted or null: never expires."})

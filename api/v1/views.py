@@ -4,7 +4,7 @@ import time
 from collections import Counter
 
 from api.errors import ApiError
-from core.statuses import FINAL, waiting_status
+from core.statuses import FINAL, STATUSES, waiting_status
 from core.timeutil import epoch_to_iso
 
 DELIVERY_FIELDS = ("contact", "messenger", "to", "status", "last_error")
@@ -77,21 +77,33 @@ def own_message(svc, user, message_id) -> dict:
 
 
 def message_summaries(svc, message_ids) -> list:
-    """Messages for a list: each with its status and its deliveries counted by status."""
+    """Messages for a list: each with its status and its deliveries counted by status.
+
+    A message keeps its counts as its deliveries change; only one recorded
+    before it did has its deliveries read.
+    """
     store = svc.deliveries
     messages = store.messages(message_ids)
-    ids = [store.delivery_ids_of(m, fields) for m, fields in zip(message_ids, messages)]
-    statuses = iter(store.statuses([d for group in ids for d in group]))
+    unkept = [(m, store.delivery_ids_of(m, fields))
+              for m, fields in zip(message_ids, messages) if "counted" not in fields]
+    statuses = iter(store.statuses([d for _, group in unkept for d in group]))
+    read = {m: Counter(next(statuses) for _ in group) for m, group in unkept}
     views = []
-    for message_id, fields, group in zip(message_ids, messages, ids):
-        own = [next(statuses) for _ in group]
-        views.append({**_head(message_id, fields), "status": summary_status(own),
-                      "counts": dict(Counter(own))})
+    for message_id, fields in zip(message_ids, messages):
+        counts = read[message_id] if message_id in read else _kept_counts(fields)
+        views.append({**_head(message_id, fields), "status": summary_status(list(counts)),
+                      "counts": counts})
     return views
+
+
+def _kept_counts(fields) -> dict:
+    """A message's counts by status, in the order of STATUSES, none of them zero."""
+    return {s: int(fields[f"n:{s}"]) for s in STATUSES if int(fields.get(f"n:{s}", 0)) > 0}
 
 
 def cancel_message(svc, user, message_id) -> dict:
     """Cancel a message's deliveries that have not started: which were, and the message now."""
     message = own_message(svc, user, message_id)
-    cancelled = svc.deliveries.cancel(message_id, [d["id"] for d in message["deliveries"]], time.time())
+    cancelled = svc.deliveries.cancel(message_id, user, [d["id"] for d in message["deliveries"]],
+                                      time.time())
     return {"cancelled": cancelled, "message": own_message(svc, user, message_id)}

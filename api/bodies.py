@@ -1,0 +1,121 @@
+"""Request bodies read within limits: their size, and JSON's encoding, nesting and numbers.
+
+Every route reads its body through these: the original API's through
+Flask's `request.get_json` (the app's JSON provider), /api/v1's through
+webargs (its parser), so a body too large, too deep or with a number too
+long is a 4xx in the one error shape, never a 500 from the parser.
+"""
+
+import json
+
+from flask import request
+from flask.json.provider import DefaultJSONProvider
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from api.errors import ApiError, error_body
+
+# No body the API reads nests deeper than 3; Python's parser overflows its stack near 1,000.
+MAX_DEPTH = 32
+# The characters of one number: an int of 4,300 digits is beyond Python's own limit.
+MAX_NUMBER_CHARS = 32
+
+
+def parse_json(data):
+    """A JSON document from a body's bytes (UTF-8 only); ApiError 400 saying what is wrong."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _invalid(f"The body is not UTF-8: byte {exc.object[exc.start]:#04x} "
+                           f"at position {exc.start}.") from None
+    try:
+        value = json.loads(data, parse_int=_int, parse_float=_float, parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        raise _invalid(f"The body is not JSON: {exc.msg} at position {exc.pos}.") from None
+    except RecursionError:
+        raise _too_deep() from None
+    # Brackets bound the depth from above: only a body with many needs walking.
+    if data.count("[") + data.count("{") > MAX_DEPTH:
+        _check_depth(value)
+    return value
+
+
+def _invalid(message):
+    return ApiError(400, message, {"json": [message]})
+
+
+def _too_deep():
+    return _invalid(f"The body nests deeper than {MAX_DEPTH} levels.")
+
+
+def _number(text):
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _invalid(f"A number in the body is longer than {MAX_NUMBER_CHARS} characters.")
+
+
+def _int(text):
+    _number(text)
+    return int(text)
+
+
+def _float(text):
+    _number(text)
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _invalid(f"A number in the body is out of range: {text}.")
+    return value
+
+
+def _constant(name):
+    raise _invalid(f"{name} is not a JSON number.")
+
+
+def _check_depth(value):
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [child for node in level if isinstance(node, (list, dict))
+                 for child in (node.values() if isinstance(node, dict) else node)]
+        if not level:
+            return
+    if any(isinstance(node, (list, dict)) for node in level):
+        raise _too_deep()
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading request bodies with parse_json."""
+
+    def loads(self, s, **kwargs):
+        """A request body's JSON, within the limits."""
+        return parse_json(s)
+
+
+class Parser(FlaskParser):
+    """webargs' Flask parser, reading JSON bodies with parse_json (through Flask's cache)."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req) or not req.get_data(cache=True):
+            return core.missing
+        return req.get_json()
+
+
+def init_app(app, max_body_bytes):
+    """Bound the app's request bodies: a longer one is a 413, before any of it is read if its length is sent."""
+    # Werkzeug stops reading a body sent without a length (chunked) at this,
+    # quietly: one byte past the limit tells such a body from one at it.
+    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes + 1
+    app.json = JSONProvider(app)
+
+    # An app's hooks run before its blueprints': before authentication.
+    @app.before_request
+    def _refuse_oversized():
+        length = request.content_length
+        if length is None:
+            length = len(request.get_data(cache=True))
+        if length > max_body_bytes:
+            raise RequestEntityTooLarge()
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(err):
+        return error_body(413, f"The request body is larger than {max_body_bytes} bytes."), 413
