@@ -17,7 +17,7 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     setup_logging(config.log_level)
     app = Flask(__name__)
-    bodies.init_app(app, config.max_body_bytes)
+    bodies.init_app(app, config)
     app.json.sort_keys = False
     app.extensions["dispatcher"] = Services(config)
     register_error_handlers(app)

@@ -3,7 +3,9 @@
 Every route reads its body through these: the original API's through
 Flask's `request.get_json` (the app's JSON provider), /api/v1's through
 webargs (its parser), so a body too large, too deep or with a number too
-long is a 4xx in the one error shape, never a 500 from the parser.
+long is a 4xx in the one error shape, never a 500 from the parser. A body
+may be MAX_BODY_BYTES long, on a route marked with `body_limit` as long as
+that route's own setting says.
 """
 
 import json
@@ -100,22 +102,46 @@ class Parser(FlaskParser):
         return req.get_json()
 
 
-def init_app(app, max_body_bytes):
+# The view attribute body_limit sets: the name of the Config field bounding the view's bodies.
+LIMIT_ATTRIBUTE = "body_limit_setting"
+DEFAULT_SETTING = "max_body_bytes"
+
+
+def body_limit(setting):
+    """Bound a view's (a function's or MethodView class's) bodies by this Config field, not MAX_BODY_BYTES."""
+    def mark(view):
+        setattr(view, LIMIT_ATTRIBUTE, setting)
+        return view
+    return mark
+
+
+def init_app(app, config):
     """Bound the app's request bodies: a longer one is a 413, before any of it is read if its length is sent."""
     # Werkzeug stops reading a body sent without a length (chunked) at this,
     # quietly: one byte past the limit tells such a body from one at it.
-    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes + 1
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes + 1
     app.json = JSONProvider(app)
+
+    def limit():
+        """The body limit of the request's route in bytes, and the variable that sets it."""
+        view = app.view_functions.get(request.endpoint)
+        setting = getattr(getattr(view, "view_class", view), LIMIT_ATTRIBUTE, DEFAULT_SETTING)
+        return getattr(config, setting), setting.upper()
 
     # An app's hooks run before its blueprints': before authentication.
     @app.before_request
     def _refuse_oversized():
+        size, _ = limit()
+        # The route's own in place of the app's, one byte past it as there.
+        request.max_content_length = size + 1
         length = request.content_length
         if length is None:
             length = len(request.get_data(cache=True))
-        if length > max_body_bytes:
+        if length > size:
             raise RequestEntityTooLarge()
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(err):
-        return error_body(413, f"The request body is larger than {max_body_bytes} bytes."), 413
+        size, variable = limit()
+        return error_body(413, f"The request body is larger than {size} bytes, this route's limit "
+                               f"({variable})."), 413

@@ -56,17 +56,24 @@ def name_field(**kwargs):
 
 
 class Names(fields.Field):
-    """One contact name or a list of them; repeats dropped."""
+    """One contact name or a list of them; repeats dropped.
 
-    def __init__(self, **kwargs):
+    `max_items()` bounds a list's length, checked before any name is.
+    """
+
+    def __init__(self, max_items, **kwargs):
         name = {"type": "string", "minLength": 1, "maxLength": NAME_MAX, "pattern": NO_CONTROL_PATTERN}
         one_of = [name, {"type": "array", "items": name, "minItems": 1}]
         super().__init__(**_documented(kwargs, oneOf=one_of))
+        self._max_items = max_items
 
     def _deserialize(self, value, attr, data, **kwargs):
         names = [value] if isinstance(value, str) else value
         if not isinstance(names, list) or not names:
             raise ValidationError("Must be a contact name or a non-empty list of names.")
+        limit = self._max_items()
+        if len(names) > limit:
+            raise ValidationError(f"Lists {len(names)} names; at most {limit}.")
         item = name_field()
         errors = {}
         for i, name in enumerate(names):

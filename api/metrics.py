@@ -25,7 +25,7 @@ class StoredMetrics:
 
     def collect(self):
         """The metric families, read from Redis at scrape time."""
-        stored = self._svc.metrics.read(self._svc.config.delivery_queue)
+        stored = self._svc.metrics.read(*self._svc.config.delivery_queues.values())
         requests = CounterMetricFamily("dispatcher_http_requests", "HTTP requests answered.",
                                        labels=["method", "route", "status"])
         for labels, value in sorted(stored["http_requests"].items()):
@@ -40,7 +40,8 @@ class StoredMetrics:
         yield _latency(stored["delivery_latency"])
         depth = GaugeMetricFamily(
             "dispatcher_queue_depth",
-            "Tasks waiting in the broker's queue; deliveries not finished (the schedule).",
+            "Tasks waiting in the broker's queues (main and bulk); deliveries not finished "
+            "(the schedule).",
             labels=["queue"])
         for queue, value in stored["queue_depth"].items():
             depth.add_metric([queue], value)

@@ -26,14 +26,15 @@ def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
                        {"json": {field: [f"No contact named {n!r}." for n in missing]}})
     message = new_message(sender, text, due, wallclock, {n: book[n] for n in names}, messengers)
     now = time.time()
+    lane = svc.dispatcher.lane_for(len(message.deliveries))
 
     def record(pipe):
-        svc.deliveries.write(pipe, message, now)
+        svc.deliveries.write(pipe, message, now, lane)
         if also is not None:
             also(pipe, message, now)
 
     svc.dispatcher.submit(
-        [Job(d.id, 1, message.due, (d.messenger, d.contact)) for d in message.deliveries],
+        [Job(d.id, 1, message.due, (d.messenger, d.contact), lane) for d in message.deliveries],
         record=record, now=now, guard=_within_open_quota(svc, sender, len(message.deliveries)),
     )
     return message
@@ -63,6 +64,8 @@ def resend_failed(svc, user, delivery_ids) -> list:
         if ticket:
             jobs.append(Job(delivery_id, ticket, now))
     found = svc.deliveries.get_many([job.delivery_id for job in jobs])
-    svc.dispatcher.publish([job._replace(about=(f.get("messenger"), f.get("contact")))
-                            for job, f in zip(jobs, found)])
+    svc.dispatcher.publish([
+        job._replace(about=(f.get("messenger"), f.get("contact")), lane=f.get("lane"))
+        for job, f in zip(jobs, found)
+    ])
     return [job.delivery_id for job in jobs]

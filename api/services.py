@@ -81,3 +81,8 @@ class Services:
 def services() -> Services:
     """The current app's services."""
     return current_app.extensions["dispatcher"]
+
+
+def max_recipients() -> int:
+    """How many contacts one send may name (MAX_RECIPIENTS)."""
+    return services().config.max_recipients

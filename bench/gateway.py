@@ -23,6 +23,17 @@ def received(url):
     return _http.get(f"{url}/received", timeout=60).json()["received"]
 
 
+def received_by(url, messenger, to):
+    """The accepted messages of one messenger to one recipient."""
+    params = {"messenger": messenger, "to": to}
+    return _http.get(f"{url}/received", params=params, timeout=30).json()["received"]
+
+
+def set_faults(url, **faults):
+    """Change how the gateway behaves (until the next clear)."""
+    _http.put(f"{url}/faults", json=faults, timeout=10).raise_for_status()
+
+
 def clear(url):
     """Forget received messages and reset faults."""
     _http.delete(f"{url}/received", timeout=30).raise_for_status()

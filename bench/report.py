@@ -203,6 +203,15 @@ def render(results):
         summary.append(("9. page of 100 messages ≤ 50 ms at 100,000 deliveries",
                         f"p99 {fmt(worst)} ms ({t['deliveries']:,} deliveries)", t["met"]))
 
+    t = results.get("fairness")
+    if t:
+        out += fairness_section(t)
+        worst = max(row["max_late_s"] for label, row in t["figures"].items() if label != "baseline")
+        summary.append(("10. another user's message sent ≤ 2 s late during a 10,000-delivery fan-out",
+                        f"at most {fmt(worst)} s (baseline {'≥ ' if t['figures']['baseline']['missing'] else ''}"
+                        f"{fmt(t['figures']['baseline']['max_late_s'])} s)",
+                        t["met"]))
+
     head = []
     if summary:
         head = ["### Targets", "", "| target | measured | verdict |", "| --- | --- | --- |"]
@@ -211,6 +220,19 @@ def render(results):
     out[header_end:header_end] = head
     out += [END]
     return "\n".join(out)
+
+
+def fairness_section(t):
+    """Target 10's table: the small sends' lateness beside the fan-out, by system."""
+    lines = ["### 10. Another user's message while a 10,000-delivery fan-out drains (gateway 50 ms)", "",
+             "| system | small sends' deliveries, latest (s) | median (s) | fan-out arrived meanwhile "
+             "| baseline's latest / this |", "| --- | ---: | ---: | ---: | ---: |"]
+    for label, row in t["figures"].items():
+        times = t["baseline_over_project_max_late"].get(label)
+        bound = "≥ " if row["missing"] else ""
+        lines.append(f"| {label} | {bound}{fmt(row['max_late_s'])} | {fmt(row['p50_late_s'])} "
+                     f"| {fmt(row['arrived_meanwhile'])} | {fmt(times) + '×' if times else ''} |")
+    return lines + [""]
 
 
 def contacts_section(t):

@@ -150,9 +150,10 @@ class System:
                 "mongo": self.infra.stores.pid("mongo"), "gateway": self.infra.stores.pid("gateway")}
 
     def queue_keys(self):
-        """The Redis lists holding this system's queued tasks (priority variants too)."""
+        """The Redis lists holding this system's queued tasks (priority variants and bulk lane too)."""
+        queue = self.queue.encode()
         return [k for k in self.redis.scan_iter(match=f"{self.queue}*", count=1000)
-                if k == self.queue.encode() or k.startswith(self.queue.encode() + b"\x06\x16")]
+                if k in (queue, queue + b".bulk") or k.startswith(queue + b"\x06\x16")]
 
     def published(self):
         """Tasks in the broker: waiting in the queue plus delivered to a worker but not acknowledged."""

@@ -4,8 +4,11 @@ import os
 import threading
 
 import redis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
+from redis.sentinel import Sentinel
+
+from core import sentinel
 
 _lock = threading.Lock()
 _clients: dict = {}
@@ -42,8 +45,9 @@ def redis_client(config, ping_first=False) -> redis.Redis:
     # and delivered after all. (A new connection's handshake stops it as well.)
     return _cached(
         ("redis", config.redis_url, config.store_timeout, ping_first),
-        lambda: redis.Redis.from_url(
+        lambda: _connect(
             config.redis_url,
+            config.store_timeout,
             decode_responses=True,
             socket_timeout=config.store_timeout,
             socket_connect_timeout=config.store_timeout,
@@ -51,9 +55,29 @@ def redis_client(config, ping_first=False) -> redis.Redis:
             # One quick retry of a dropped connection, none after a timeout: a
             # hung server would keep the caller waiting again (a request must
             # answer 503 within store_timeout), and the command may have run.
+            # A master demoted by a failover answers writes with READONLY,
+            # which redis-py's Sentinel connections turn into a dropped
+            # connection: the retry asks the sentinels for the master again.
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1,
                         supported_errors=(redis.ConnectionError,)),
         ),
+    )
+
+
+def _connect(url, timeout, **options) -> redis.Redis:
+    """A client of the server a redis:// or rediss:// URL names, or of a sentinel:// URL's master."""
+    if not sentinel.is_sentinel(url):
+        return redis.Redis.from_url(url, **options)
+    where = sentinel.parse(url)
+    # Each new connection first asks the sentinels, in turn until one names
+    # the master: one that refuses costs nothing, one that hangs or cannot be
+    # reached up to `timeout` more. Unretried: the next sentinel is the retry.
+    sentinels = Sentinel(
+        where.sentinels,
+        sentinel_kwargs={**where.sentinel_options(timeout), "retry": Retry(NoBackoff(), retries=0)},
+    )
+    return sentinels.master_for(
+        where.master_name, db=where.db, username=where.username, password=where.password, **options,
     )
 
 

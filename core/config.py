@@ -8,6 +8,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.sentinel import url_problem
+
 MESSENGERS = ("telegram", "whatsapp", "viber")
 MESSENGER_APIS = ("simple", "real")
 AUTH_MODES = ("token", "none")
@@ -52,6 +54,11 @@ def _time_zone(value):
     return None
 
 
+def _redis_url(value):
+    # Empty: the local stack's own Redis, filled in below.
+    return url_problem(value) if value else None
+
+
 # What a setting accepts beyond its type, by field name pattern. Every rule
 # that matches applies, so a new `*_timeout` or `*_port` is checked too.
 RULES = (
@@ -60,6 +67,7 @@ RULES = (
     (("worker_pool",), _one_of(WORKER_POOLS)),
     (("log_level",), _one_of(LOG_LEVELS)),
     (("timezone",), _time_zone),
+    (("redis_url",), _redis_url),
     (("*_port",), _range(1, 65535)),
     # 0: unlimited.
     (("*_rate",), _range(0)),
@@ -67,8 +75,9 @@ RULES = (
       "retention_days"), _range(0, above=True)),
     (("claim_margin", "rate_limit_linger"), _range(0)),
     (("rate_limit_headroom",), _range(0, 1, below=True)),
-    (("max_attempts", "worker_concurrency", "max_body_bytes", "max_import_contacts"), _range(1)),
-    (("api_burst", "max_recipients", "max_open_deliveries"), _range(1)),
+    (("max_attempts", "worker_concurrency", "max_body_bytes", "max_import_bytes", "max_import_contacts"),
+     _range(1)),
+    (("api_burst", "max_recipients", "max_open_deliveries", "bulk_threshold"), _range(1)),
     # 0: one per CPU core.
     (("worker_processes",), _range(0)),
     # Only ever lowers the priority: raising it needs root.
@@ -135,6 +144,7 @@ class Config:
     redis_port: int = 6391
     mongo_port: int = 27037
     data_dir: str = "./var"
+    # redis://, rediss:// or sentinel:// (the form is in core/sentinel.py).
     redis_url: str = ""
     mongo_url: str = ""
     mongo_db: str = "dispatcher"
@@ -143,6 +153,10 @@ class Config:
     auth_mode: str = "token"
     # A request body longer than this is refused (413) before it is read.
     max_body_bytes: int = 1024 * 1024
+    # The same for POST /api/v1/contacts/import alone: 100,000 contacts with
+    # all three IDs are 12-20 MiB of JSON, 7-9 MiB of CSV (README, "How
+    # contacts are stored").
+    max_import_bytes: int = 64 * 1024 * 1024
     # Contacts one import (POST /api/v1/contacts/import) may hold.
     max_import_contacts: int = 100_000
     # Requests a second that each token (each user_name with AUTH_MODE=none)
@@ -154,6 +168,10 @@ class Config:
     max_open_deliveries: int = 100_000
     gateway_url: str = ""
     delivery_queue: str = "deliveries"
+    # A send of more deliveries than this goes to the bulk queue, which
+    # workers read in turn with the main one: small sends never wait behind
+    # a big fan-out.
+    bulk_threshold: int = 100
     max_attempts: int = 5
     retry_backoff: float = 1.0
     retry_backoff_max: float = 60.0
@@ -255,6 +273,11 @@ class Config:
     def with_changes(self, **changes):
         """A copy of these settings with some values replaced."""
         return replace(self, **changes)
+
+    @property
+    def delivery_queues(self) -> dict:
+        """The broker's queues by lane: the main one (None) and the bulk one."""
+        return {None: self.delivery_queue, "bulk": f"{self.delivery_queue}.bulk"}
 
     @property
     def claim_lease(self) -> float:

@@ -22,7 +22,7 @@ from core.statuses import (
     waiting_status,
 )
 
-Claim = namedtuple("Claim", "outcome detail messenger to sender contact text time attempts due")
+Claim = namedtuple("Claim", "outcome detail messenger to sender contact text time attempts due lane")
 
 # recount(message key, old status, new status): the message's counts by status.
 _RECOUNT = """
@@ -77,9 +77,9 @@ redis.call('HSET', KEYS[1], 'status', '{SENDING}', 'lease', lease,
            'attempts', attempts, 'updated_at', string.format('%.6f', now))
 redis.call('ZADD', KEYS[3], lease, ARGV[3])
 recount(KEYS[2], d[1], '{SENDING}')
-local f = redis.call('HMGET', KEYS[1], 'messenger', 'to', 'sender', 'contact')
+local f = redis.call('HMGET', KEYS[1], 'messenger', 'to', 'sender', 'contact', 'lane')
 local m = redis.call('HMGET', KEYS[2], 'text', 'time')
-return {{'go', '', f[1], f[2], f[3], f[4], m[1], m[2], tostring(attempts), d[5]}}
+return {{'go', '', f[1], f[2], f[3], f[4], m[1], m[2], tostring(attempts), d[5], f[5]}}
 """
 
 _HOLDS = f"""
@@ -201,8 +201,8 @@ class DeliveryStore:
         """The store, keeping finished records for the settings' retention period."""
         return cls(redis, keys, config.retention_days * 86400)
 
-    def write(self, pipe, message, now: float):
-        """Queue the writes that record a new message and its deliveries."""
+    def write(self, pipe, message, now: float, lane=None):
+        """Queue the writes that record a new message and its deliveries (in `lane`, if not the main one)."""
         k = self._keys
         status = waiting_status(message.due, now)
         count = len(message.deliveries)
@@ -218,12 +218,13 @@ class DeliveryStore:
         # A delivery is due when the message is, or on receipt if that is past: its
         # lateness, in the latency metric too, never counts from a date long gone.
         due = max(message.due, now)
+        extra = {} if lane is None else {"lane": lane}
         for d in message.deliveries:
             pipe.hset(k.delivery(d.id), mapping={
                 "message_id": message.id, "sender": message.sender, "contact": d.contact,
                 "messenger": d.messenger, "to": d.to, "status": status, "attempts": 0,
                 "ticket": 1, "due": due, "lease": 0, "last_error": "",
-                "updated_at": now,
+                "updated_at": now, **extra,
             })
 
     def claim(self, delivery_id, ticket, lease_seconds) -> Claim:
@@ -309,10 +310,10 @@ class DeliveryStore:
             return pipe.execute()
 
     def heads(self, delivery_ids) -> list:
-        """Several deliveries' (status, ticket, due, lease, updated_at), in order (Nones for unknown ids)."""
+        """Several deliveries' (status, ticket, due, lease, updated_at, lane), in order (Nones for unknown ids)."""
         with self._redis.pipeline(transaction=False) as pipe:
             for d in delivery_ids:
-                pipe.hmget(self._keys.delivery(d), "status", "ticket", "due", "lease", "updated_at")
+                pipe.hmget(self._keys.delivery(d), "status", "ticket", "due", "lease", "updated_at", "lane")
             return pipe.execute()
 
     def message(self, message_id) -> dict:

@@ -1,4 +1,9 @@
-"""Hand deliveries to Celery: a schedule entry for each, and an ETA task when due soon."""
+"""Hand deliveries to Celery: a schedule entry for each, and an ETA task when due soon.
+
+Tasks go to one of two queues, by lane: a big send's to the bulk queue, the
+rest to the main one. Workers take from both in turn, so a small send is
+picked up next, however many tasks a big one has waiting.
+"""
 
 import time
 import uuid
@@ -14,8 +19,12 @@ from core.schedule import Schedule
 DELIVER_TASK = "workers.deliver"
 
 # about: the delivery's (messenger, contact), for monitors such as Flower to
-# show with its task; never the text, which may be private.
-Job = namedtuple("Job", "delivery_id ticket due about", defaults=(None,))
+# show with its task; never the text, which may be private. lane: "bulk" for
+# a big send's deliveries, None for the rest.
+Job = namedtuple("Job", "delivery_id ticket due about lane", defaults=(None, None))
+BULK = "bulk"
+# Times a guarded send is tried while concurrent sends change what it watches.
+WATCH_TRIES = 10
 
 
 class Dispatcher:
@@ -24,7 +33,17 @@ class Dispatcher:
     def __init__(self, config, redis, keys):
         self._redis = redis
         self.schedule = Schedule(redis, keys, config.schedule_horizon, config.recovery_grace)
-        self.publisher = TaskPublisher(DELIVER_TASK, config.delivery_queue)
+        self._bulk_threshold = config.bulk_threshold
+        self.publishers = {lane: TaskPublisher(DELIVER_TASK, queue)
+                           for lane, queue in config.delivery_queues.items()}
+
+    def lane_for(self, count):
+        """The lane of a send of `count` deliveries."""
+        return BULK if count > self._bulk_threshold else None
+
+    def queue_for(self, lane):
+        """The broker queue of a lane."""
+        return self.publishers[lane].queue
 
     def submit(self, jobs, record=None, now=None, guard=None):
         """Record (with `record(pipe)`) and hand over new jobs, all in one transaction.
@@ -35,7 +54,7 @@ class Dispatcher:
         """
         now = time.time() if now is None else now
         with self._redis.pipeline(transaction=True) as pipe:
-            while True:
+            for tries_left in reversed(range(WATCH_TRIES)):
                 try:
                     if guard is not None:
                         keys, check = guard
@@ -46,6 +65,10 @@ class Dispatcher:
                     pipe.execute()
                     return
                 except WatchError:
+                    # Other sends kept changing the watched keys: past the
+                    # last try, a store error (503, try again).
+                    if not tries_left:
+                        raise
                     pipe.reset()
 
     def _record(self, pipe, jobs, record, now):
@@ -64,7 +87,7 @@ class Dispatcher:
         # Even a wait beyond the horizon keeps its task: the schedule knows
         # only the delivery's own due time, long past for a throttled one.
         return deliveries.defer(job.delivery_id, job.ticket, max(job.due, now) + self.schedule.grace,
-                                self.publisher.queue, self.task_message(job, now, again=True))
+                                self.queue_for(job.lane), self.task_message(job, now, again=True))
 
     def publish(self, jobs):
         """Publish the tasks of jobs whose schedule entries are already written."""
@@ -89,13 +112,13 @@ class Dispatcher:
             task_id, parent = f"{first}.{uuid.uuid4().hex[:8]}", first
         else:
             task_id, parent = first, f"{job.delivery_id}.{job.ticket - 1}" if job.ticket > 1 else None
-        return self.publisher.message(
+        return self.publishers[job.lane].message(
             task_id, (job.delivery_id, job.ticket), _eta(job, now), root_id=f"{job.delivery_id}.1",
             parent_id=parent, retries=job.ticket - 1, kwargsrepr=_shown(job),
         )
 
     def _add_task(self, pipe, job, now):
-        pipe.lpush(self.publisher.queue, self.task_message(job, now))
+        pipe.lpush(self.queue_for(job.lane), self.task_message(job, now))
 
 
 def _eta(job, now):

@@ -70,6 +70,10 @@ class Keys:
         """Sorted set: deliveries with a booked turn under that limit, by its time."""
         return f"{self._p}rate-line:{messenger}" + ("" if chat is None else f":chat:{chat}")
 
+    def rate_limit_users(self, messenger, chat=None):
+        """Sorted set: users with turns booked under that limit, by the end of each one's line."""
+        return f"{self._p}rate-users:{messenger}" + ("" if chat is None else f":chat:{chat}")
+
     @staticmethod
     def schedule_member(delivery_id, ticket):
         """The schedule's member for one ticket of a delivery."""

@@ -39,21 +39,22 @@ class Metrics:
         info = self._redis.info("memory")
         return info["used_memory"], info["maxmemory"]
 
-    def read(self, queue) -> dict:
-        """Every counter, the broker queue's and the schedule's sizes, and Redis's memory."""
+    def read(self, queue, bulk_queue) -> dict:
+        """Every counter, the broker queues' and the schedule's sizes, and Redis's memory."""
         with self._redis.pipeline(transaction=False) as pipe:
             for family in ("http_requests", "deliveries", "delivery_latency"):
                 pipe.hgetall(self._keys.metrics(family))
             pipe.llen(queue)
+            pipe.llen(bulk_queue)
             pipe.zcard(self._keys.schedule())
             pipe.info("memory")
-            requests, deliveries, latency, queued, scheduled, memory = pipe.execute()
+            requests, deliveries, latency, queued, bulk, scheduled, memory = pipe.execute()
         return {
             "redis_memory": {"used": memory["used_memory"], "limit": memory["maxmemory"]},
             "http_requests": _by_labels(requests),
             "deliveries": _by_labels(deliveries),
             "delivery_latency": _by_labels(latency),
-            "queue_depth": {"broker": queued, "schedule": scheduled},
+            "queue_depth": {"broker": queued, "broker_bulk": bulk, "schedule": scheduled},
         }
 
 

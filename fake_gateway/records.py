@@ -36,8 +36,7 @@ class Records:
         return {"received": len(self.received), "attempts": len(self.attempts)}
 
 
-def only(items, messenger):
-    """The items for one messenger, or all of them when messenger is None."""
-    if messenger is None:
-        return list(items)
-    return [item for item in items if item["messenger"] == messenger]
+def only(items, messenger, to=None):
+    """The items for one messenger and one recipient; all of them where either is None."""
+    return [item for item in items
+            if (messenger is None or item["messenger"] == messenger) and (to is None or item["to"] == to)]

@@ -93,17 +93,17 @@ async def viber_send_message(request):
 
 
 def _listing(request, name):
-    """Answer with one of the record lists, filtered by ?messenger= when given."""
+    """Answer with one of the record lists, filtered by ?messenger= and ?to= when given."""
     messenger = request.query.get("messenger")
     if messenger is not None and messenger not in MESSENGERS:
         return _error(400, f"messenger: unknown messenger {messenger!r}")
     items = getattr(request.app[records_key], name)
-    return web.json_response({name: only(items, messenger)})
+    return web.json_response({name: only(items, messenger, request.query.get("to"))})
 
 
 @routes.get("/received")
 async def list_received(request):
-    """List accepted messages, optionally for one messenger."""
+    """List accepted messages, optionally for one messenger and one recipient."""
     return _listing(request, "received")
 
 

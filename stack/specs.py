@@ -125,6 +125,7 @@ def spec_for(config, name, memory_mongo=False, api_backend_port=None):
             "API_UPSTREAM": f"127.0.0.1:{api_backend_port}",
             "FLOWER_UPSTREAM": f"127.0.0.1:{config.flower_port}",
             "MAX_BODY_BYTES": config.max_body_bytes,
+            "MAX_IMPORT_BYTES": config.max_import_bytes,
         })
         url = f"http://127.0.0.1:{config.api_port}"
         return ProcessSpec(

@@ -64,8 +64,8 @@ def wallclock(ts):
     return [t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec]
 
 
-def v1(stack, token, method, path, body=None, headers=None, **kwargs):
+def v1(stack, token, method, path, body=None, headers=None, timeout=TIMEOUT, **kwargs):
     """Call /api/v1 as the token's user (body as JSON)."""
     headers = {"Authorization": f"Bearer {token}", **(headers or {})}
     return requests.request(method, stack.api_url + "/api/v1" + path, json=body, headers=headers,
-                            timeout=TIMEOUT, **kwargs)
+                            timeout=timeout, **kwargs)

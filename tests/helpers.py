@@ -1,8 +1,12 @@
-"""Small helpers the tests share: free ports and polling with a bound."""
+"""Small helpers the tests share: free ports, polling with a bound, and whether work is left."""
 
 import contextlib
 import socket
 import time
+
+import redis
+
+from core.keys import Keys
 
 
 def free_ports(count):
@@ -25,3 +29,13 @@ def wait_until(predicate, timeout, interval=0.05, message="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"{message} not met within {timeout}s")
         time.sleep(interval)
+
+
+def settled(config):
+    """Whether nothing is left in the broker's queues, unacknowledged or in the schedule."""
+    client = redis.Redis.from_url(config.redis_url, socket_timeout=5)
+    try:
+        return not (sum(client.llen(q) for q in config.delivery_queues.values())
+                    + client.hlen("unacked") + client.zcard(Keys(config.redis_prefix).schedule()))
+    finally:
+        client.close()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from core.config import Config
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = {"gateway", "api", "worker", "scheduler", "flower"}
 SERVICES = APP | {"mongo", "redis", "proxy"}
@@ -182,6 +184,14 @@ def test_proxy_serves_the_template_for_api_and_flower(resolved):
     assert proxy["environment"]["API_UPSTREAM"] == "api:8080"
     assert proxy["environment"]["FLOWER_UPSTREAM"] == "flower:5555"
     assert "--url_prefix=flower" in command_text(resolved["services"]["flower"])
+
+
+@pytest.mark.parametrize("name", ["MAX_BODY_BYTES", "MAX_IMPORT_BYTES"])
+def test_the_proxy_and_the_api_share_the_body_limits(resolved, raw, name):
+    default = getattr(Config(), name.lower())
+    for service in ("proxy", "api"):
+        assert raw["services"][service]["environment"][name] == f"${{{name}:-{default}}}"
+        assert resolved["services"][service]["environment"][name] == str(default)
 
 
 def test_healthchecks_mean_ready(resolved):

@@ -156,7 +156,7 @@ def test_the_import_size_is_bounded(make_stack):
 
 def test_an_import_cut_short_by_a_crash_completes_when_repeated(make_stack):
     # Big enough to take seconds to write, so the API is killed part way.
-    stack = make_stack(max_body_bytes=16 * 1024 * 1024)
+    stack = make_stack()
     mongo = pymongo.MongoClient(stack.config.mongo_url)
     db = mongo[stack.config.mongo_db]
     token = UserStore(db).create_user("alice")

@@ -5,13 +5,11 @@ import time
 from collections import Counter
 
 import pytest
-import redis
 
 from apiclient import add_contact, call, received, send, set_faults, v1, wallclock
 from core.clients import mongo_database
-from core.keys import Keys
 from core.users import UserStore
-from helpers import wait_until
+from helpers import settled, wait_until
 
 
 def keys_received(stack):
@@ -130,16 +128,6 @@ HUNG_STORE_REQUESTS = [
 DEGRADED = {("GET", "/api/v1/me"): ("redis", "usage")}
 
 
-def settled(stack):
-    """Whether no delivery is left in the broker's queue, unacknowledged or in the schedule."""
-    client = redis.Redis.from_url(stack.config.redis_url, socket_timeout=5)
-    try:
-        return not (client.llen(stack.config.delivery_queue) + client.hlen("unacked")
-                    + client.zcard(Keys(stack.config.redis_prefix).schedule()))
-    finally:
-        client.close()
-
-
 @pytest.mark.parametrize("store", ["mongo", "redis"])
 def test_hung_store_gives_503_fast_writes_nothing_and_the_rest_keeps_working(make_stack, store):
     stack = make_stack()
@@ -181,7 +169,7 @@ def test_hung_store_gives_503_fast_writes_nothing_and_the_rest_keeps_working(mak
     wait_until(lambda: call(stack, "GET", "/readyz").status_code == 200, timeout=10, message="ready")
     assert send(stack, "test", ["Artem"], "after").status_code == 200
     wait_until(lambda: "after" in {r["text"] for r in received(stack)}, timeout=20, message="sent after")
-    wait_until(lambda: settled(stack), timeout=20, message="every delivery finished")
+    wait_until(lambda: settled(stack.config), timeout=20, message="every delivery finished")
     assert sorted(r["text"] for r in received(stack)) == ["after"] + ["before"] * 4
     sent = v1(stack, token, "GET", "/messages").json()
     assert sorted(m["text"] for m in sent) == ["after"] + ["before"] * 4

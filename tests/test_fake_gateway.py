@@ -154,6 +154,17 @@ def test_filter_by_messenger(gw):
     assert len(attempts(gw)) == 3
 
 
+def test_filter_by_recipient_and_messenger(gw):
+    send(gw, "telegram", to="+1")
+    send(gw, "telegram", to="+2")
+    send(gw, "whatsapp", to="+2")
+    listing = requests.get(f"{gw}/received", params={"to": "+2"}, timeout=TIMEOUT).json()["received"]
+    assert [(r["messenger"], r["to"]) for r in listing] == [("telegram", "+2"), ("whatsapp", "+2")]
+    listing = requests.get(f"{gw}/received", params={"to": "+2", "messenger": "whatsapp"},
+                           timeout=TIMEOUT).json()["received"]
+    assert [(r["messenger"], r["to"]) for r in listing] == [("whatsapp", "+2")]
+
+
 @pytest.mark.parametrize(
     "body, error",
     [

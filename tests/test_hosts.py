@@ -18,14 +18,12 @@ from pathlib import Path
 
 import pymongo
 import pytest
-import redis
 import requests
 
 from apiclient import received, v1
 from core.config import Config
-from core.keys import Keys
 from core.users import UserStore
-from helpers import free_ports, wait_until
+from helpers import free_ports, settled, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTACTS = 100
@@ -106,16 +104,6 @@ def group_stopped(pgid):
         if int(group) == pgid:
             states.append(state)
     return bool(states) and all(state == "T" for state in states)
-
-
-def settled(config):
-    """Whether nothing is left in the broker's queue, unacknowledged or in the schedule."""
-    client = redis.Redis.from_url(config.redis_url, socket_timeout=5)
-    try:
-        return not (client.llen(config.delivery_queue) + client.hlen("unacked")
-                    + client.zcard(Keys(config.redis_prefix).schedule()))
-    finally:
-        client.close()
 
 
 def test_a_frozen_hosts_deliveries_are_sent_by_the_other_host(hosts):

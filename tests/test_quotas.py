@@ -80,6 +80,19 @@ def test_a_send_naming_more_contacts_than_allowed_is_refused_before_anything(shi
     assert client.zcard(Keys(shipped.config.redis_prefix).user_messages("erin")) == 0
 
 
+def test_a_list_of_names_beyond_the_limit_is_refused_by_its_length_before_any_name_is_read(shipped, users):
+    # 100,000 names (within MAX_BODY_BYTES), the last of them invalid: the
+    # length alone refuses it, so nobody pays for checking each name first.
+    names = [f"{i:x}" for i in range(100_000 - 1)] + ["\x00"]
+    reply = send(shipped, "erin", names, "far too many")
+    assert reply.status_code == 422
+    assert reply.json()["errors"]["json"]["contact"] == ["Lists 100000 names; at most 10000."]
+    token = users.create_user("erin2")
+    reply = v1(shipped, token, "POST", "/messages", {"to": names, "text": "far too many"})
+    assert reply.status_code == 422
+    assert reply.json()["errors"]["json"]["to"] == ["Lists 100000 names; at most 10000."]
+
+
 def test_at_the_shipped_quota_a_send_that_would_pass_it_gets_429_and_writes_nothing(shipped, users):
     token = users.create_user("frank")
     for name in ("A", "B"):

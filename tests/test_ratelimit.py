@@ -41,7 +41,7 @@ def pacer(client, rate=0.0, chat_rate=0.0, headroom=0.0, linger=0.25):
 
 def test_a_turn_near_enough_is_awaited_in_place_and_a_later_one_comes_back(store):
     limiter = pacer(store, rate=10)
-    turns = [limiter.take("telegram", "a", f"d{n}|1") for n in range(4)]
+    turns = [limiter.take("telegram", "a", f"d{n}|1", "u") for n in range(4)]
     assert [t.go for t in turns] == [True, True, True, False]
     assert turns[0].wait == 0
     for turn, expected in zip(turns[1:], (0.1, 0.2, 0.3)):
@@ -50,54 +50,79 @@ def test_a_turn_near_enough_is_awaited_in_place_and_a_later_one_comes_back(store
 
 def test_each_delivery_held_back_gets_its_own_place_in_line(store):
     limiter = pacer(store, rate=1)
-    assert limiter.take("telegram", "a", "d|1") == (True, 0.0)
-    waits = [limiter.take("telegram", str(i), f"d{i}|1").wait for i in range(3)]
+    assert limiter.take("telegram", "a", "d|1", "u") == (True, 0.0)
+    waits = [limiter.take("telegram", str(i), f"d{i}|1", "u").wait for i in range(3)]
     assert [round(w) for w in waits] == [1, 2, 3]
 
 
 def test_the_chat_limit_holds_one_chat_and_not_the_others(store):
     limiter = pacer(store, chat_rate=1)
-    assert limiter.take("telegram", "alice", "d1|1").go
-    again = limiter.take("telegram", "alice", "d2|1")
+    assert limiter.take("telegram", "alice", "d1|1", "u").go
+    again = limiter.take("telegram", "alice", "d2|1", "u")
     assert not again.go and 0.9 < again.wait <= 1.0
-    assert limiter.take("telegram", "bob", "d3|1") == (True, 0.0)
+    assert limiter.take("telegram", "bob", "d3|1", "u") == (True, 0.0)
 
 
 def test_a_delivery_back_for_its_booked_turn_goes_before_newcomers(store):
     limiter = pacer(store, rate=1)
-    assert limiter.take("telegram", "a", "first|1").go
-    booked = limiter.take("telegram", "b", "booked|1")
+    assert limiter.take("telegram", "a", "first|1", "u").go
+    booked = limiter.take("telegram", "b", "booked|1", "u")
     assert not booked.go
     time.sleep(booked.wait)
-    newcomer = limiter.take("telegram", "c", "newcomer|1")
+    newcomer = limiter.take("telegram", "c", "newcomer|1", "u")
     assert not newcomer.go and newcomer.wait > 0.5
-    assert limiter.take("telegram", "b", "booked|1").go
+    assert limiter.take("telegram", "b", "booked|1", "u").go
+
+
+def test_another_users_message_goes_at_the_next_free_send_not_behind_a_booked_fan_out(store):
+    limiter = pacer(store, rate=10)
+    fan_out = [limiter.take("telegram", f"c{n}", f"a{n}|1", "alice") for n in range(50)]
+    assert not fan_out[-1].go and fan_out[-1].wait > 4.5
+    # The next free send: Alice's first three took theirs in place.
+    assert limiter.take("telegram", "bob's chat", "b1|1", "bob").wait <= 0.31
+    # Alice's own newcomers still wait behind her bookings.
+    assert limiter.take("telegram", "c50", "a50|1", "alice").wait > fan_out[-1].wait
+
+
+def test_users_with_bookings_share_the_limit_in_equal_parts(store):
+    limiter = pacer(store, rate=10)
+    alice = [limiter.take("telegram", f"a{n}", f"a{n}|1", "alice").wait for n in range(20)]
+    bob = [limiter.take("telegram", f"b{n}", f"b{n}|1", "bob").wait for n in range(20)]
+    carol = [limiter.take("telegram", f"c{n}", f"c{n}|1", "carol").wait for n in range(20)]
+    more = [limiter.take("telegram", f"a{n}", f"a{n}|1", "alice").wait for n in range(20, 30)]
+    spacing = lambda waits: (waits[-1] - waits[5]) / (len(waits) - 6)  # noqa: E731
+    assert spacing(alice) == pytest.approx(0.1, abs=0.01)
+    assert spacing(bob) == pytest.approx(0.2, abs=0.01), "two users with bookings: half each"
+    assert spacing(carol) == pytest.approx(0.3, abs=0.01)
+    assert spacing(more) == pytest.approx(0.3, abs=0.01)
+    # A user's first booking is at the next free send (0.3 s: Alice took three in place).
+    assert bob[0] < 0.31 and carol[0] < 0.31
 
 
 def test_copies_of_the_task_holding_the_turn_share_it(store):
     limiter = pacer(store, rate=10, chat_rate=1)
-    assert limiter.take("telegram", "a", "d1|1") == (True, 0.0)
-    near = limiter.take("telegram", "b", "d2|1")
+    assert limiter.take("telegram", "a", "d1|1", "u") == (True, 0.0)
+    near = limiter.take("telegram", "b", "d2|1", "u")
     assert near.go and 0.08 < near.wait <= 0.1
-    copy = limiter.take("telegram", "b", "d2|1")
+    copy = limiter.take("telegram", "b", "d2|1", "u")
     assert copy.go and copy.wait <= near.wait
-    assert limiter.take("telegram", "c", "d3|1").wait > near.wait, "the copy took a turn of its own"
+    assert limiter.take("telegram", "c", "d3|1", "u").wait > near.wait, "the copy took a turn of its own"
 
 
 def test_headroom_paces_below_the_limit(store):
     limiter = pacer(store, rate=10, headroom=0.5)
-    limiter.take("telegram", "a", "d1|1")
-    assert 0.18 < limiter.take("telegram", "b", "d2|1").wait <= 0.2
+    limiter.take("telegram", "a", "d1|1", "u")
+    assert 0.18 < limiter.take("telegram", "b", "d2|1", "u").wait <= 0.2
 
 
 def test_zero_means_unlimited_and_keeps_no_state(store):
     limiter = pacer(store)
-    assert all(limiter.take("telegram", "a", f"d{n}|1") == (True, 0.0) for n in range(100))
+    assert all(limiter.take("telegram", "a", f"d{n}|1", "u") == (True, 0.0) for n in range(100))
     assert store.dbsize() == 0
 
 
 def test_pacing_state_expires_soon_after_the_last_turn(store):
-    pacer(store, rate=10, chat_rate=1).take("telegram", "a", "d|1")
+    pacer(store, rate=10, chat_rate=1).take("telegram", "a", "d|1", "u")
     ttls = [store.pttl(key) for key in store.keys("test:rate:*")]
     assert len(ttls) == 2 and all(0 < ttl <= 2000 for ttl in ttls)
 
@@ -111,7 +136,7 @@ def test_competing_senders_never_exceed_the_rate_in_any_second(store):
         # itself when told to, as a handed-back task does.
         ticket = 1
         while time.monotonic() < stop:
-            turn = limiter.take("telegram", f"chat{n}", f"d{n}|{ticket}")
+            turn = limiter.take("telegram", f"chat{n}", f"d{n}|{ticket}", "u")
             time.sleep(turn.wait)
             if turn.go:
                 sent.append(time.time())

@@ -20,6 +20,10 @@ to the queue after the visibility timeout; by
 then the schedule (core/schedule.py) has long sent its deliveries, and the
 claims skip these late copies, as they skip any repeat. So does an
 acknowledgement lost with the process (at most one loop turn's).
+
+The same channel runs on a master that Redis Sentinel names
+(SentinelTransport): its connections ask the sentinels where the master is,
+and a failover drops them, as a restart would.
 """
 
 import logging
@@ -32,8 +36,12 @@ from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads
+from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.retry import Retry
+from redis.sentinel import Sentinel
 
 log = logging.getLogger("workers.broker")
 
@@ -223,3 +231,43 @@ class Transport(kombu_redis.Transport):
         for channel in self.channels:
             if channel._qos is not None:
                 channel._qos.flush_acks()
+
+
+class SentinelChannel(Channel, kombu_redis.SentinelChannel):
+    """The channel above, on the master the sentinels name."""
+
+    from_transport_options = kombu_redis.SentinelChannel.from_transport_options + ("sentinels",)
+    # [host, port] of each sentinel. kombu's own channel takes them from the
+    # connection's failover URLs instead; on a connection error kombu's
+    # Connection moves to the next of those, and with it to kombu's transport.
+    sentinels = ()
+    master_name = None
+    min_other_sentinels = 0
+    sentinel_kwargs = None
+
+    def _sentinel_managed_pool(self, asynchronous=False):
+        if self.master_name is None:
+            raise ValueError("the 'master_name' transport option must be given")
+        params = self._connparams(asynchronous)
+        addresses = [tuple(address) for address in self.sentinels] or [(params["host"], params["port"])]
+        del params["host"], params["port"]
+        manager = Sentinel(
+            addresses,
+            min_other_sentinels=self.min_other_sentinels,
+            # Unretried: the next sentinel is the retry.
+            sentinel_kwargs={"retry": Retry(NoBackoff(), retries=0), **(self.sentinel_kwargs or {})},
+            **params,
+        )
+        # Closed with the channel's pools (kombu's _disconnect_pools).
+        if asynchronous:
+            self._async_sentinel_manager = manager
+        else:
+            self._sentinel_manager = manager
+        return manager.master_for(self.master_name, Redis).connection_pool
+
+
+class SentinelTransport(Transport):
+    """The transport above, through Redis Sentinel."""
+
+    Channel = SentinelChannel
+    default_port = kombu_redis.SentinelTransport.default_port

@@ -2,12 +2,14 @@
 
 import logging
 import os
+from urllib.parse import quote
 
 from celery import Celery
 from celery.signals import setup_logging, worker_init
+from kombu import Exchange, Queue
 
+from core import sentinel
 from core.config import Config
-from core.dispatch import DELIVER_TASK
 from core.logs import setup_logging as setup_json_logging
 
 
@@ -15,7 +17,7 @@ def create_celery(config: Config) -> Celery:
     """A Celery app on the Redis broker, with delivery-safe acknowledgement."""
     app = Celery("dispatcher", set_as_current=False)
     app.conf.update(
-        broker_url=config.redis_url,
+        broker_url=_broker_url(config.redis_url),
         broker_transport=_transport_for(config.redis_url),
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=config.store_timeout,
@@ -25,6 +27,7 @@ def create_celery(config: Config) -> Celery:
             "unacked_restore_throttle": 1,
             "socket_timeout": config.store_timeout,
             "socket_connect_timeout": config.store_timeout,
+            **_sentinel_options(config),
         },
         task_publish_retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2},
         task_serializer="json",
@@ -37,6 +40,9 @@ def create_celery(config: Config) -> Celery:
         # again: only a worker's death puts a message back.
         task_acks_on_failure=True,
         task_default_queue=config.delivery_queue,
+        # Both lanes; the transport takes from them in turn (round robin).
+        task_queues=[Queue(queue, Exchange(queue), routing_key=queue)
+                     for queue in config.delivery_queues.values()],
         task_create_missing_queues=True,
         worker_pool=config.worker_pool,
         worker_concurrency=config.worker_concurrency,
@@ -52,9 +58,38 @@ def create_celery(config: Config) -> Celery:
     return app
 
 
-def _transport_for(broker_url):
-    """Our client-reusing Redis transport for plain redis:// URLs; kombu's own otherwise."""
-    return "workers.broker:Transport" if broker_url.startswith("redis://") else None
+def _broker_url(redis_url):
+    """kombu's URL for REDIS_URL: itself, or for Sentinel the first sentinel's, the master's credentials and db."""
+    if not sentinel.is_sentinel(redis_url):
+        return redis_url
+    where = sentinel.parse(redis_url)
+    host, port = where.sentinels[0]
+    host = f"[{host}]" if ":" in host else host
+    credentials = ""
+    if where.username or where.password:
+        credentials = f"{quote(where.username or '', safe='')}:{quote(where.password or '', safe='')}@"
+    # One URL, not kombu's `;`-separated list: the other sentinels go in the
+    # transport options (workers.broker.SentinelChannel says why).
+    return f"sentinel://{credentials}{host}:{port}/{where.db}"
+
+
+def _sentinel_options(config):
+    """The transport options that find a sentinel:// REDIS_URL's master; none for other URLs."""
+    if not sentinel.is_sentinel(config.redis_url):
+        return {}
+    where = sentinel.parse(config.redis_url)
+    return {
+        "master_name": where.master_name,
+        "sentinels": [list(address) for address in where.sentinels],
+        "sentinel_kwargs": where.sentinel_options(config.store_timeout),
+    }
+
+
+def _transport_for(redis_url):
+    """Our client-reusing Redis transport for redis:// and sentinel:// URLs; kombu's own otherwise."""
+    if sentinel.is_sentinel(redis_url):
+        return "workers.broker:SentinelTransport"
+    return "workers.broker:Transport" if redis_url.startswith("redis://") else None
 
 
 app = create_celery(Config.from_env_or_exit())

@@ -48,7 +48,8 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> Attempt:
         wait = float(claim.detail)
         # Rare (a host clock ahead of Redis's): worth a read to keep its task readable.
         fields = ctx.deliveries.get(delivery_id)
-        job = Job(delivery_id, ticket, now + wait, (fields.get("messenger"), fields.get("contact")))
+        job = Job(delivery_id, ticket, now + wait, (fields.get("messenger"), fields.get("contact")),
+                  fields.get("lane"))
         ctx.dispatcher.defer(ctx.deliveries, job, now)
         log_event(log, "delivery.early", delivery_id=delivery_id, ticket=ticket, wait=claim.detail)
         return Attempt("early", f"early: handed back until it is due in {wait:.2f} s")
@@ -142,5 +143,6 @@ def _retry_later(ctx, claim, delivery_id, ticket, attempts, outcome, now) -> flo
         delivery_id, ticket, attempts, now, outcome.error, due, schedule.moment(due, now)
     )
     if scheduled and delay <= schedule.horizon:
-        ctx.dispatcher.publish([Job(delivery_id, ticket + 1, due, (claim.messenger, claim.contact))])
+        ctx.dispatcher.publish([Job(delivery_id, ticket + 1, due, (claim.messenger, claim.contact),
+                                    claim.lane)])
     return delay

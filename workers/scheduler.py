@@ -30,10 +30,10 @@ PATIENCE = 60.0
 def next_step(delivery_id, ticket, head, now, schedule, queued):
     """What to do with an entry whose moment came: None to drop it, else (next moment, job or None).
 
-    `head` is the delivery's (status, ticket, due, lease, updated_at);
-    `queued` how many tasks wait in the broker's queue.
+    `head` is the delivery's (status, ticket, due, lease, updated_at, lane);
+    `queued` how many tasks wait in the broker's queue of its lane.
     """
-    status, current, due, lease, updated = head
+    status, current, due, lease, updated = head[:5]
     if status is None or int(current) != ticket or (status not in WAITING and status != SENDING):
         return None
     due = float(due)
@@ -57,31 +57,41 @@ def next_step(delivery_id, ticket, head, now, schedule, queued):
 def hand_over_due(ctx, now: float) -> int:
     """Act on every schedule entry whose moment has come; how many tasks were published."""
     dispatcher, schedule = ctx.dispatcher, ctx.dispatcher.schedule
-    queue = dispatcher.publisher.queue
+    lanes = list(dispatcher.publishers)
     published, seen = 0, set()
     while True:
         entries = [e for e in schedule.due(now, BATCH) if e[:2] not in seen]
         if not entries:
             return published
-        queued = ctx.redis.llen(queue)
+        queued = dict(zip(lanes, _lengths(ctx.redis, [dispatcher.queue_for(lane) for lane in lanes])))
         heads = ctx.deliveries.heads([d for d, _, _ in entries])
         steps, finished = [], []
         for (delivery_id, ticket, score), head in zip(entries, heads):
             seen.add((delivery_id, ticket))
-            step = next_step(delivery_id, ticket, head, now, schedule, queued)
+            lane = head[5]
+            step = next_step(delivery_id, ticket, head, now, schedule, queued[lane])
             if step is None:
                 finished.append((delivery_id, ticket))
             else:
-                steps.append((delivery_id, ticket, score, *step))
+                steps.append((lane, delivery_id, ticket, score, *step))
         about = _about(ctx, [job.delivery_id for *_, job in steps if job is not None])
-        actions = []
-        for delivery_id, ticket, score, moment, job in steps:
+        actions = {lane: [] for lane in lanes}
+        for lane, delivery_id, ticket, score, moment, job in steps:
             # A job due now is a copy of a task that was handed over before.
             message = "" if job is None else dispatcher.task_message(
-                job._replace(about=about[delivery_id]), now, again=job.due <= now)
-            actions.append((delivery_id, ticket, score, moment, message))
-        published += schedule.take(queue, actions)
+                job._replace(about=about[delivery_id], lane=lane), now, again=job.due <= now)
+            actions[lane].append((delivery_id, ticket, score, moment, message))
+        for lane, taken in actions.items():
+            published += schedule.take(dispatcher.queue_for(lane), taken)
         schedule.remove(finished)
+
+
+def _lengths(redis, queues) -> list:
+    """How many tasks wait in each of these broker queues."""
+    with redis.pipeline(transaction=False) as pipe:
+        for queue in queues:
+            pipe.llen(queue)
+        return pipe.execute()
 
 
 def _about(ctx, delivery_ids) -> dict:

@@ -3,6 +3,7 @@
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validates_schema
 
 from api.fields import MessengerId, Names, message_text_field, name_field, wallclock_field
+from api.services import max_recipients
 
 LEGACY_TO_MESSENGER = {"telegram": "telegram", "whatsApp": "whatsapp", "viber": "viber"}
 
@@ -52,8 +53,8 @@ class RemoveContactSchema(UserSchema):
 class SendSchema(UserSchema):
     """PUT /api/contacts: `contact` or `contacts`, `message`, optional `time`."""
 
-    contact = Names()
-    contacts = Names()
+    contact = Names(max_recipients)
+    contacts = Names(max_recipients)
     message = message_text_field(required=True)
     time = wallclock_field(load_default=None)
 

@@ -6,6 +6,7 @@ from marshmallow import RAISE, ValidationError
 from webargs.flaskparser import FlaskParser
 
 from api.auth import current_user
+from api.bodies import body_limit
 from api.errors import ApiError
 from api.fields import name_field
 from api.services import services
@@ -52,6 +53,7 @@ class Contacts(MethodView):
 
 
 @blp.route("/contacts/import")
+@body_limit("max_import_bytes")
 class Import(MethodView):
     """A whole book in one request."""
 
@@ -70,7 +72,9 @@ class Import(MethodView):
         (item or line number) and nothing is written. `mode=replace` also
         removes the contacts the body does not hold. Not one transaction: if
         the service dies part way, some contacts are written and none removed;
-        sending the same import again completes it.
+        sending the same import again completes it. The body may be
+        MAX_IMPORT_BYTES long (64 MiB as shipped), not MAX_BODY_BYTES, and
+        hold MAX_IMPORT_CONTACTS contacts (100,000); past either it is a 413.
         """
         svc = services()
         book = read_book(request, svc.config.max_import_contacts)

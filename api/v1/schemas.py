@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, pre_load, validate
 
 from api.fields import (NAME_MAX, NO_CONTROL_PATTERN, MessengerId, Names, Text, When,
                         message_text_field, name_field)
+from api.services import max_recipients
 from core.config import MESSENGERS
 from core.statuses import STATUSES
 
@@ -78,8 +79,9 @@ class ImportedSchema(Schema):
 class SendSchema(Schema):
     """A message to send: to whom, what, not before when, over which messengers."""
 
-    to = Names(required=True, metadata={"description": "A contact's name or a list of names.",
-                                        "example": ["Artem"]})
+    to = Names(max_recipients, required=True, metadata={
+        "description": "A contact's name or a list of names (at most MAX_RECIPIENTS, 10,000 as shipped).",
+        "example": ["Artem"]})
     text = message_text_field(required=True, metadata={"example": "Hello there"})
     not_before = When(load_default=None, metadata={
         "description": "ISO 8601 with a UTC offset, or [Y, M, D, h, m, s] in the service's "
