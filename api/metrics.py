@@ -25,7 +25,8 @@ class StoredMetrics:
 
     def collect(self):
         """The metric families, read from Redis at scrape time."""
-        stored = self._svc.metrics.read(*self._svc.config.delivery_queues.values())
+        queues = self._svc.config.delivery_queues
+        stored = self._svc.metrics.read(queues[None], queues["bulk"])
         requests = CounterMetricFamily("dispatcher_http_requests", "HTTP requests answered.",
                                        labels=["method", "route", "status"])
         for labels, value in sorted(stored["http_requests"].items()):

@@ -6,14 +6,9 @@ as README's "Running on several machines" tells: it starts only its API (and
 proxy), worker and scheduler. Both at the shipped delivery settings.
 """
 
-import os
-import re
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from dataclasses import fields
 from pathlib import Path
 
 import pymongo
@@ -21,11 +16,10 @@ import pytest
 import requests
 
 from apiclient import received, v1
-from core.config import Config
 from core.users import UserStore
 from helpers import free_ports, settled, wait_until
+from stack_command import StackCommand
 
-ROOT = Path(__file__).resolve().parent.parent
 CONTACTS = 100
 # Telegram and WhatsApp for each contact.
 DELIVERIES = 2 * CONTACTS
@@ -34,51 +28,24 @@ JOINING = {"api", "proxy", "worker", "scheduler"}
 # Received when host 1's worker is frozen: the fan-out is under way, not done.
 FREEZE_AT = 20
 DELIVERED_WITHIN = 60
-# Variables host 2 must not inherit from the test's environment.
-SETTINGS = {f.name.upper() for f in fields(Config)} | {"DISPATCHER_URL", "STACK_SERVICES"}
 
 
-class JoiningHost:
-    """`python -m stack` as another host of host 1's deployment, its output in a file."""
+class JoiningHost(StackCommand):
+    """`python -m stack` as another host of host 1's deployment."""
 
     def __init__(self, host1, tmp_path):
         api_port, flower_port = free_ports(2)
-        env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
-        env.update(
-            REDIS_URL=host1.config.redis_url,
-            MONGO_URL=host1.config.mongo_url,
-            GATEWAY_URL=host1.gateway_url,
-            API_PORT=str(api_port),
-            FLOWER_PORT=str(flower_port),
-            DATA_DIR=str(tmp_path / "host2"),
-            WORKER_PROCESSES="1",
-        )
         self.api_url = f"http://127.0.0.1:{api_port}"
-        self.out_path = tmp_path / "host2.out"
-        with open(self.out_path, "wb") as out:
-            # Every part listed: the stores and gateway whose URLs are set are not started.
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", "stack", "--services", ",".join(HOST1)],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-
-    def output(self):
-        return self.out_path.read_text()
-
-    def wait_up(self):
-        """Wait for the 'all up' line; the parts it started, by name."""
-        wait_until(lambda: "all up" in self.output() or self.popen.poll() is not None, 60, message="host 2 up")
-        assert self.popen.poll() is None, self.output()
-        return set(re.findall(r"\[stack\] (\w+)\s+pid \d+", self.output()))
-
-    def stop(self):
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGINT)
-            try:
-                self.popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
+        # Every part listed: the stores and gateway whose URLs are set are not started.
+        super().__init__(["--services", ",".join(HOST1)], {
+            "REDIS_URL": host1.config.redis_url,
+            "MONGO_URL": host1.config.mongo_url,
+            "GATEWAY_URL": host1.gateway_url,
+            "API_PORT": str(api_port),
+            "FLOWER_PORT": str(flower_port),
+            "DATA_DIR": str(tmp_path / "host2"),
+            "WORKER_PROCESSES": "1",
+        }, tmp_path / "host2.out")
 
 
 @pytest.fixture

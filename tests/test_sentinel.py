@@ -8,15 +8,9 @@ and the first sentinel are killed; the replica takes over, and a send after
 that is accepted and delivered like the one before: once per delivery.
 """
 
-import os
-import re
-import signal
 import subprocess
-import sys
 import time
 from collections import Counter
-from dataclasses import fields
-from pathlib import Path
 
 import pytest
 import redis
@@ -27,17 +21,15 @@ from core.config import Config, ConfigError
 from core.keys import Keys
 from core.sentinel import SentinelURL, parse
 from helpers import free_ports, wait_until
+from stack_command import StackCommand
 from workers.celery_app import create_celery
 
-ROOT = Path(__file__).resolve().parent.parent
 MASTER_NAME = "mymaster"
 MASTER_PASSWORD = "master p@ss"
 SENTINEL_PASSWORD = "sentinel-pass"
 CONTACTS = 10
 # Telegram and WhatsApp for each contact.
 DELIVERIES = 2 * CONTACTS
-# Variables the stack must not inherit from the test's environment.
-SETTINGS = {f.name.upper() for f in fields(Config)} | {"DISPATCHER_URL", "STACK_SERVICES"}
 
 
 # The URL's form
@@ -171,21 +163,15 @@ class RedisGroup:
                 process.wait()
 
 
-class Supervisor:
+class Supervisor(StackCommand):
     """`python -m stack --memory-mongo` with every part listed and REDIS_URL set: it starts all but Redis."""
 
     def __init__(self, config, tmp_path):
         self.config = config
-        env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
         # MONGO_URL and GATEWAY_URL unset: those parts are the stack's own.
-        env.update({k: v for k, v in config.to_env().items() if k not in ("MONGO_URL", "GATEWAY_URL")})
-        self.out_path = tmp_path / "stack.out"
-        with open(self.out_path, "wb") as out:
-            self.popen = subprocess.Popen(
-                [sys.executable, "-m", "stack", "--memory-mongo",
-                 "--services", "redis,mongo,gateway,api,worker,scheduler"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )
+        settings = {k: v for k, v in config.to_env().items() if k not in ("MONGO_URL", "GATEWAY_URL")}
+        super().__init__(["--memory-mongo", "--services", "redis,mongo,gateway,api,worker,scheduler"],
+                         settings, tmp_path / "stack.out")
 
     @property
     def api_url(self):
@@ -194,24 +180,6 @@ class Supervisor:
     @property
     def gateway_url(self):
         return f"http://127.0.0.1:{self.config.gateway_port}"
-
-    def output(self):
-        return self.out_path.read_text()
-
-    def wait_up(self):
-        """Wait for the 'all up' line; the parts it started, by name."""
-        wait_until(lambda: "all up" in self.output() or self.popen.poll() is not None, 60, message="stack up")
-        assert self.popen.poll() is None, self.output()
-        return set(re.findall(r"\[stack\] (\w+)\s+pid \d+", self.output()))
-
-    def stop(self):
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGINT)
-            try:
-                self.popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
 
 
 @pytest.fixture
