@@ -194,8 +194,8 @@ def group(tmp_path):
 
 @pytest.fixture
 def service(group, tmp_path):
-    """The stack's parts on the group's master, through the sentinels."""
-    config = stack_config(tmp_path / "data", redis_url=group.url())
+    """The stack's parts on the group's master, through the sentinels, at the shipped settings."""
+    config = stack_config(tmp_path / "data", shipped=True, redis_url=group.url())
     supervisor = Supervisor(config, tmp_path)
     try:
         assert supervisor.wait_up() == {"mongo", "gateway", "api", "proxy", "worker", "scheduler"}
