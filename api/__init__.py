@@ -1,4 +1,4 @@
-"""The Flask API: the original endpoints, /api/v1 with its docs, health probes and metrics."""
+"""The Flask API: the original endpoints, /api/v1 with its docs, receipts, health probes and metrics."""
 
 from flask import Flask
 
@@ -12,6 +12,7 @@ def create_app(config: Config | None = None) -> Flask:
     from api.errors import register_error_handlers
     from api.health import bp as health_bp
     from api.legacy.routes import bp as legacy_bp
+    from api.receipts import bp as receipts_bp
     from api.services import Services
 
     config = config or Config.from_env()
@@ -25,5 +26,6 @@ def create_app(config: Config | None = None) -> Flask:
     limits.init_app(app)
     app.register_blueprint(health_bp)
     app.register_blueprint(legacy_bp)
+    app.register_blueprint(receipts_bp)
     v1.init_app(app)
     return app

@@ -41,8 +41,8 @@ class StoredMetrics:
         yield _latency(stored["delivery_latency"])
         depth = GaugeMetricFamily(
             "dispatcher_queue_depth",
-            "Tasks waiting in the broker's queues (main and bulk); deliveries not finished "
-            "(the schedule).",
+            "Tasks waiting in the broker's queues (main, bulk, webhooks); deliveries not "
+            "finished (the schedule); webhook posts not yet done (webhook_posts).",
             labels=["queue"])
         for queue, value in stored["queue_depth"].items():
             depth.add_metric([queue], value)

@@ -9,11 +9,13 @@ from core.dispatch import Job
 
 
 def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS,
-                 also=None, field="contact"):
+                 also=None, field="contact", fallback=None):
     """Record a message and dispatch its deliveries; unknown names write nothing.
 
     `also(pipe, message, now)` queues more writes into the recording transaction;
-    `field` is the body field that named the recipients, for the error.
+    `field` is the body field that named the recipients, for the error;
+    `fallback` ((after, within)) makes each recipient's deliveries a chain
+    over `messengers` in that order, of which only the first steps start.
     """
     limit = svc.config.max_recipients
     if len(set(names)) > limit:
@@ -24,7 +26,8 @@ def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
     if missing:
         raise ApiError(404, f"Unknown contact(s): {', '.join(missing)}",
                        {"json": {field: [f"No contact named {n!r}." for n in missing]}})
-    message = new_message(sender, text, due, wallclock, {n: book[n] for n in names}, messengers)
+    message = new_message(sender, text, due, wallclock, {n: book[n] for n in names}, messengers,
+                          fallback)
     now = time.time()
     lane = svc.dispatcher.lane_for(len(message.deliveries))
 
@@ -34,7 +37,8 @@ def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
             also(pipe, message, now)
 
     svc.dispatcher.submit(
-        [Job(d.id, 1, message.due, (d.messenger, d.contact), lane) for d in message.deliveries],
+        [Job(d.id, 1, message.due, (d.messenger, d.contact), lane)
+         for d in message.deliveries if not d.waits],
         record=record, now=now, guard=_within_open_quota(svc, sender, len(message.deliveries)),
     )
     return message

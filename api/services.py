@@ -13,8 +13,13 @@ from core.failed import FailedStore
 from core.idempotency import IdempotencyStore
 from core.keys import Keys
 from core.metrics import Metrics
+from core.blocked import BlockedIds
 from core.quotas import RequestLimiter
+from core.receipts import Receipts
 from core.users import UserStore
+from core.webhook_posts import PostStore
+from core.webhooks import WebhookStore
+from workers.gateways import build_gateways
 
 
 class Services:
@@ -48,6 +53,17 @@ class Services:
         return DeliveryStore.from_config(self.redis, self.keys, self.config)
 
     @cached_property
+    def receipts(self) -> Receipts:
+        """Messengers' delivery receipts, applied to the deliveries."""
+        urls = {m: gateway.url for m, gateway in build_gateways(self.config).items()}
+        return Receipts(self.deliveries, self.dispatcher, urls)
+
+    @cached_property
+    def blocked(self) -> BlockedIds:
+        """Messenger IDs of contacts that refused their user's messages."""
+        return BlockedIds(self.redis, self.keys)
+
+    @cached_property
     def failed(self) -> FailedStore:
         """Failed-delivery records."""
         return FailedStore(self.redis, self.keys)
@@ -71,6 +87,16 @@ class Services:
     def request_limiter(self) -> RequestLimiter:
         """The rate limit on each caller's requests."""
         return RequestLimiter.from_config(self.redis, self.keys, self.config)
+
+    @cached_property
+    def webhooks(self) -> WebhookStore:
+        """Users' outgoing webhooks and their attempt logs."""
+        return WebhookStore(self.redis, self.keys)
+
+    @cached_property
+    def webhook_posts(self) -> PostStore:
+        """Webhook posts waiting to be sent."""
+        return PostStore(self.redis, self.keys)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

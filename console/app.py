@@ -12,6 +12,7 @@ from console.failed import failed
 from console.messages import messages, send
 from console.session import Session, pass_session
 from console.tokens import tokens
+from console.webhooks import webhooks
 
 PROG_NAME = "python cli.py"
 COMMAND_NAME = "dispatcher"
@@ -121,7 +122,7 @@ def whoami_on(api: ApiClient) -> str:
     return api.call("GET", "/api/v1/me")["user"]
 
 
-for command in (contacts, send, messages, failed, tokens, admin):
+for command in (contacts, send, messages, failed, tokens, webhooks, admin):
     main.add_command(command)
 
 

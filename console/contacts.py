@@ -149,6 +149,26 @@ def show(session, name, as_json):
     emit(session.api.call("GET", path_of("contacts", name)), as_json, _echo_contact)
 
 
+@contacts.command("unblock")
+@click.argument("name", shell_complete=complete_contact)
+@click.option("--messenger", "messengers", multiple=True, type=click.Choice(MESSENGERS),
+              help="Only this messenger (repeatable). Default: all.")
+@pass_session
+def unblock(session, name, messengers):
+    """Send to contact NAME again where its ID refused your messages (blocked the bot, unsubscribed).
+
+    Deliveries to a blocked ID end `suppressed` without being sent.
+
+    \b
+    Example:
+      python cli.py contacts unblock Artem --messenger telegram
+    """
+    body = {"messengers": list(messengers)} if messengers else {}
+    contact = session.api.call("POST", path_of("contacts", name) + "/unblock", body=body)
+    still = contact.get("blocked") or []
+    click.echo(f"Unblocked {name!r}" + (f"; still blocked on {', '.join(still)}." if still else "."))
+
+
 @contacts.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(bookfile.FORMATS),
@@ -263,6 +283,7 @@ def _upload(body: bytes, progress: bool):
 def _echo_contact(contact: dict) -> None:
     for field in HEADERS:
         click.echo(f"{field + ':':<10}{contact.get(field) or '-'}")
+    click.echo(f"{'blocked:':<10}{', '.join(contact.get('blocked') or []) or '-'}")
 
 
 def _on(ids) -> str:

@@ -10,13 +10,18 @@ from core import statuses
 
 STATUS_COLOURS = {
     statuses.SENT: "green",
+    statuses.DELIVERED: "green",
+    statuses.READ: "green",
     statuses.FAILED: "red",
+    statuses.SUPPRESSED: "magenta",
+    statuses.NOT_NEEDED: "bright_black",
     statuses.CANCELLED: "yellow",
     statuses.RETRYING: "yellow",
     statuses.SENDING: "cyan",
     statuses.QUEUED: "cyan",
     statuses.SCHEDULED: "blue",
-    # A message's summary, beside its deliveries' statuses (api/v1/views.py).
+    statuses.STANDBY: "blue",
+    # A message's summary, beside its deliveries' statuses (core/views.py).
     "partial": "yellow",
 }
 NONE = "-"

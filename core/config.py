@@ -72,7 +72,7 @@ RULES = (
     # 0: unlimited.
     (("*_rate",), _range(0)),
     (("*_timeout", "*_interval", "retry_backoff*", "schedule_horizon", "recovery_grace",
-      "retention_days"), _range(0, above=True)),
+      "retention_days", "webhook_retry_hours"), _range(0, above=True)),
     (("claim_margin", "rate_limit_linger"), _range(0)),
     (("rate_limit_headroom",), _range(0, 1, below=True)),
     (("max_attempts", "worker_concurrency", "max_body_bytes", "max_import_bytes", "max_import_contacts"),
@@ -212,6 +212,20 @@ class Config:
     viber_api_url: str = ""
     viber_auth_token: str = "fake-viber-token"
     viber_sender_name: str = "Dispatcher"
+    # Delivery receipts (POST /webhooks/whatsapp, /webhooks/viber): the Meta
+    # app's secret that signs WhatsApp's callbacks, and the token Meta's
+    # subscription check must echo. Viber signs with VIBER_AUTH_TOKEN.
+    whatsapp_app_secret: str = "fake-whatsapp-app-secret"
+    whatsapp_verify_token: str = "fake-whatsapp-verify-token"
+    # Where the fake gateway sends its receipts (the API's base URL); empty:
+    # it sends none.
+    gateway_receipts_url: str = ""
+    # Outgoing webhooks: each POST's timeout, how long an event is tried
+    # before it is given up, and whether loopback, private and link-local
+    # addresses may be webhook targets.
+    webhook_timeout: float = 5.0
+    webhook_retry_hours: float = 24.0
+    webhook_allow_private: bool = False
     # Sends per second, all workers together (0 = unlimited): overall per
     # messenger account, and per recipient chat.
     telegram_rate: float = 30.0

@@ -10,19 +10,49 @@ finishes, the message is put in the retention index, to be deleted after
 the retention period with its deliveries. A user counts their open
 deliveries, for the quota on them. Messages recorded before these counts
 existed carry no `counted` field and are counted by reading.
+
+For a user with webhooks, each step also records what happened in the
+events stream (delivery.sent, .delivered, .read, .failed, .suppressed and
+message.completed), in the same script: no status changes without its event.
 """
 
 import json
+import math
 from collections import namedtuple
 
+from core.blocked import blocked_field
 from core.keys import Keys
 from core.messages import message_id_of
 from core.statuses import (
-    CANCELLABLE, CANCELLED, FAILED, QUEUED, RETRYING, SENDING, SENT, WAITING, lua_set,
-    waiting_status,
+    CANCELLABLE, CANCELLED, FAILED, NOT_NEEDED, QUEUED, RECEIPT_STEPS, RETRYING, SENDING, SENT,
+    STANDBY, SUPPRESSED, WAITING, lua_set, waiting_status,
 )
 
-Claim = namedtuple("Claim", "outcome detail messenger to sender contact text time attempts due lane")
+# step, last: its place in a fallback chain and the chain's last delivery's
+# number (None outside chains); after, within: the message's fallback rule.
+Claim = namedtuple("Claim", "outcome detail messenger to sender contact text time attempts due lane "
+                            "step last after within")
+# The messengers whose receipts name their own message ids (kept for them only).
+RECEIPT_MESSENGERS = ("whatsapp", "viber")
+# What a finishing step does to its fallback chain: the ids of its later
+# steps, the action ("close": not needed; "wait": the next one starts at
+# `moment` unless a delivered receipt comes first), and the moment the next
+# step's schedule entry gets if it starts.
+Chain = namedtuple("Chain", "later action moment", defaults=((), "", 0))
+
+# emit(events key, webhook users key, user, type, message id, delivery id or
+# nil, status, now): an event for the user's webhooks, if they have any.
+_EMIT = """
+local function emit(ekey, wkey, user, kind, mid, did, status, now)
+  if redis.call('HEXISTS', wkey, user) == 0 then return end
+  if did then
+    redis.call('XADD', ekey, '*', 'type', kind, 'user', user, 'message_id', mid,
+               'delivery_id', did, 'status', status, 'at', now)
+  else
+    redis.call('XADD', ekey, '*', 'type', kind, 'user', user, 'message_id', mid, 'at', now)
+  end
+end
+"""
 
 # recount(message key, old status, new status): the message's counts by status.
 _RECOUNT = """
@@ -35,9 +65,10 @@ end
 """
 
 # finish(message key, schedule key, retention key, user usage key, member,
-# message id, now, retention seconds): the delivery needs nobody any more.
-_FINISH = _RECOUNT + """
-local function finish(mkey, skey, rkey, ukey, member, mid, now, keep)
+# message id, now, retention seconds, events key, webhook users key, user):
+# the delivery needs nobody any more.
+_FINISH = _RECOUNT + _EMIT + """
+local function finish(mkey, skey, rkey, ukey, member, mid, now, keep, ekey, wkey, user)
   redis.call('ZREM', skey, member)
   if redis.call('HEXISTS', mkey, 'counted') == 1 then
     redis.call('HINCRBY', ukey, 'open', -1)
@@ -45,7 +76,16 @@ local function finish(mkey, skey, rkey, ukey, member, mid, now, keep)
   if redis.call('HEXISTS', mkey, 'open') == 1
      and redis.call('HINCRBY', mkey, 'open', -1) <= 0 then
     redis.call('ZADD', rkey, tonumber(now) + tonumber(keep), 'm:' .. mid)
+    emit(ekey, wkey, user, 'message.completed', mid, nil, nil, now)
   end
+end
+"""
+
+# The blocked hash's field for a user's contact on a messenger (lengths keep
+# any user and contact name apart): as BlockedIds.field builds it.
+_BLOCKED_FIELD = """
+local function blocked_field(messenger, user, contact)
+  return messenger .. ':' .. #user .. ':' .. user .. ':' .. contact
 end
 """
 
@@ -55,10 +95,13 @@ end
 # the schedule entry at the lease's end). A lease that ran out is taken over
 # as a new attempt. Due times and leases are compared with the Redis
 # server's clock, the one clock every host shares: a worker whose own clock
-# runs ahead is told how long to wait, and never sends early. KEYS:
-# delivery, message, schedule. ARGV: ticket, lease seconds, schedule member.
-_CLAIM = _RECOUNT + lua_set("WAITING", WAITING) + f"""
-local d = redis.call('HMGET', KEYS[1], 'status', 'ticket', 'lease', 'attempts', 'due')
+# runs ahead is told how long to wait, and never sends early. A waiting
+# delivery to a messenger ID that refused the user before is not taken:
+# 'blocked' (DeliveryStore.suppress ends it). KEYS: delivery, message,
+# schedule, blocked. ARGV: ticket, lease seconds, schedule member.
+_CLAIM = _RECOUNT + _BLOCKED_FIELD + lua_set("WAITING", WAITING) + f"""
+local d = redis.call('HMGET', KEYS[1], 'status', 'ticket', 'lease', 'attempts', 'due',
+                     'messenger', 'to', 'sender', 'contact', 'lane', 'step', 'last')
 if not d[1] then return {{'skip', 'missing'}} end
 if tonumber(d[2]) ~= tonumber(ARGV[1]) then return {{'skip', 'stale'}} end
 local clock = redis.call('TIME')
@@ -68,6 +111,9 @@ if d[1] == '{SENDING}' then
 elseif WAITING[d[1]] then
   local wait = tonumber(d[5]) - now
   if wait > 0 then return {{'early', string.format('%.6f', wait)}} end
+  if redis.call('HGET', KEYS[4], blocked_field(d[6], d[8], d[9])) == d[7] then
+    return {{'blocked', d[7], d[6], d[7], d[8], d[9], false, false, '0', d[5], d[10], d[11], d[12]}}
+  end
 else
   return {{'skip', d[1]}}
 end
@@ -77,9 +123,9 @@ redis.call('HSET', KEYS[1], 'status', '{SENDING}', 'lease', lease,
            'attempts', attempts, 'updated_at', string.format('%.6f', now))
 redis.call('ZADD', KEYS[3], lease, ARGV[3])
 recount(KEYS[2], d[1], '{SENDING}')
-local f = redis.call('HMGET', KEYS[1], 'messenger', 'to', 'sender', 'contact', 'lane')
-local m = redis.call('HMGET', KEYS[2], 'text', 'time')
-return {{'go', '', f[1], f[2], f[3], f[4], m[1], m[2], tostring(attempts), d[5], f[5]}}
+local m = redis.call('HMGET', KEYS[2], 'text', 'time', 'fallback_after', 'fallback_within')
+return {{'go', '', d[6], d[7], d[8], d[9], m[1], m[2], tostring(attempts), d[5], d[10], d[11], d[12],
+        m[3], m[4]}}
 """
 
 _HOLDS = f"""
@@ -92,12 +138,75 @@ _HOLDS_ATTEMPT = _HOLDS + """
 if tonumber(d[3]) ~= tonumber(ARGV[#ARGV]) then return 0 end
 """
 
-# KEYS: delivery, message, schedule, retention, user usage. ARGV: ticket,
-# now, member, message id, retention seconds.
-_SENT = _FINISH + _HOLDS + f"""
+# The finishing steps' first KEYS: delivery, message, schedule, retention,
+# user usage, events, webhook users; and ARGV: ticket, now, member, message
+# id, retention seconds, user, delivery id.
+_FINISHING = """
+local function finish_this(old, status)
+  recount(KEYS[2], old, status)
+  emit(KEYS[6], KEYS[7], ARGV[6], 'delivery.' .. status, ARGV[4], ARGV[7], status, ARGV[2])
+  finish(KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[3], ARGV[4], ARGV[2], ARGV[5], KEYS[6], KEYS[7], ARGV[6])
+end
+"""
+
+# A fallback chain's later steps, given as KEYS from some index on, with
+# the finishing steps' KEYS 2-7 (message, schedule, retention, user usage,
+# events, webhook users). A step on standby has no schedule entry unless it
+# waits for the step before it to be delivered.
+_CHAIN = f"""
+local function id_of(key)
+  return string.match(key, 'dlv:([^:]+)$')
+end
+-- The later steps from KEYS[first] on that are still on standby: not needed.
+local function close_chain(first, now, user, mid, keep)
+  for i = first, #KEYS do
+    local s = redis.call('HMGET', KEYS[i], 'status', 'ticket')
+    if s[1] == '{STANDBY}' then
+      redis.call('HSET', KEYS[i], 'status', '{NOT_NEEDED}', 'updated_at', now)
+      recount(KEYS[2], '{STANDBY}', '{NOT_NEEDED}')
+      finish(KEYS[2], KEYS[3], KEYS[4], KEYS[5], id_of(KEYS[i]) .. '|' .. s[2], mid, now, keep,
+             KEYS[6], KEYS[7], user)
+    end
+  end
+end
+-- The next step, KEYS[i], if on standby: queued, due now, its entry at `moment`; 1 if so.
+local function activate(i, now, moment)
+  if not KEYS[i] then return 0 end
+  local s = redis.call('HMGET', KEYS[i], 'status', 'ticket')
+  if s[1] ~= '{STANDBY}' then return 0 end
+  redis.call('HSET', KEYS[i], 'status', '{QUEUED}', 'due', now, 'updated_at', now)
+  redis.call('ZADD', KEYS[3], moment, id_of(KEYS[i]) .. '|' .. s[2])
+  recount(KEYS[2], '{STANDBY}', '{QUEUED}')
+  return 1
+end
+-- The next step, KEYS[i], if on standby, starts at `moment` unless a receipt closes the chain first.
+local function wait_for_receipt(i, moment)
+  if not KEYS[i] then return end
+  local s = redis.call('HMGET', KEYS[i], 'status', 'ticket')
+  if s[1] == '{STANDBY}' then
+    redis.call('ZADD', KEYS[3], moment, id_of(KEYS[i]) .. '|' .. s[2])
+  end
+end
+"""
+
+# Sent; for a messenger with receipts, its own id of the message kept, and
+# found from it for the retention period. In a chain, the later steps are
+# not needed ('close'), or the next waits for this one's receipt until a
+# moment ('wait'). KEYS: the finishing ones, the provider id's key, the
+# chain's later steps. ARGV: the finishing ones, provider id ('' for none),
+# seconds to keep it, the chain's action ('' outside chains), the moment.
+_SENT = _FINISH + _FINISHING + _CHAIN + _HOLDS + f"""
 redis.call('HSET', KEYS[1], 'status', '{SENT}', 'updated_at', ARGV[2], 'sent_at', ARGV[2])
-recount(KEYS[2], '{SENDING}', '{SENT}')
-finish(KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[3], ARGV[4], ARGV[2], ARGV[5])
+if ARGV[8] ~= '' then
+  redis.call('HSET', KEYS[1], 'provider_id', ARGV[8])
+  redis.call('SET', KEYS[8], ARGV[7], 'EX', ARGV[9])
+end
+if ARGV[10] == 'close' then
+  close_chain(9, ARGV[2], ARGV[6], ARGV[4], ARGV[5])
+elseif ARGV[10] == 'wait' then
+  wait_for_receipt(9, ARGV[11])
+end
+finish_this(d[1], '{SENT}')
 return 1
 """
 
@@ -112,17 +221,84 @@ recount(KEYS[3], '{SENDING}', '{RETRYING}')
 return 1
 """
 
-# KEYS: delivery, message, schedule, retention, user usage, failed hash,
-# failed index. ARGV: ticket, now, member, message id, retention seconds,
-# error, delivery id, failed record, attempt.
-_FAIL = _FINISH + _HOLDS_ATTEMPT + f"""
-redis.call('HSET', KEYS[1], 'status', '{FAILED}', 'last_error', ARGV[6], 'updated_at', ARGV[2])
-recount(KEYS[2], '{SENDING}', '{FAILED}')
-finish(KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[3], ARGV[4], ARGV[2], ARGV[5])
-redis.call('HSET', KEYS[6], ARGV[7], ARGV[8])
-redis.call('ZADD', KEYS[7], ARGV[2], ARGV[7])
-redis.call('ZADD', KEYS[4], tonumber(ARGV[2]) + tonumber(ARGV[5]), 'f:' .. ARGV[7])
+# Failed for good, with its failed-store record; when the answer means the
+# person refuses the user's messages, that messenger ID of the contact is
+# marked blocked. A chain's next step starts instead of a failed record
+# (2 is returned then). KEYS: the finishing ones, failed hash, failed index,
+# blocked, the chain's next step. ARGV: the finishing ones, error, failed
+# record, blocked field ('' for none), the ID, the next step's moment,
+# attempt.
+_FAIL = _FINISH + _FINISHING + _CHAIN + _HOLDS_ATTEMPT + f"""
+redis.call('HSET', KEYS[1], 'status', '{FAILED}', 'last_error', ARGV[8], 'updated_at', ARGV[2])
+local handed = activate(11, ARGV[2], ARGV[12])
+if handed == 0 then
+  redis.call('HSET', KEYS[8], ARGV[7], ARGV[9])
+  redis.call('ZADD', KEYS[9], ARGV[2], ARGV[7])
+  redis.call('ZADD', KEYS[4], tonumber(ARGV[2]) + tonumber(ARGV[5]), 'f:' .. ARGV[7])
+end
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[10], ARGV[10], ARGV[11]) end
+finish_this(d[1], '{FAILED}')
+return 1 + handed
+"""
+
+# A waiting delivery to a blocked messenger ID ends suppressed, unsent; a
+# chain's next step starts (2 is returned then). KEYS: the finishing ones,
+# the chain's next step. ARGV: the finishing ones, error, the next step's
+# moment.
+_SUPPRESS = _FINISH + _FINISHING + _CHAIN + lua_set("WAITING", WAITING) + f"""
+local d = redis.call('HMGET', KEYS[1], 'status', 'ticket')
+if not WAITING[d[1]] or tonumber(d[2]) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'status', '{SUPPRESSED}', 'last_error', ARGV[8], 'updated_at', ARGV[2])
+local handed = activate(8, ARGV[2], ARGV[9])
+finish_this(d[1], '{SUPPRESSED}')
+return 1 + handed
+"""
+
+# A chain step whose entry came while on standby (its step before was sent
+# but got no delivered receipt in time): it starts now. KEYS: delivery,
+# message, schedule. ARGV: ticket, now, moment.
+_ACTIVATE = _RECOUNT + f"""
+local function id_of(key)
+  return string.match(key, 'dlv:([^:]+)$')
+end
+local s = redis.call('HMGET', KEYS[1], 'status', 'ticket')
+if s[1] ~= '{STANDBY}' or tonumber(s[2]) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'due', ARGV[2], 'updated_at', ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], id_of(KEYS[1]) .. '|' .. s[2])
+recount(KEYS[2], '{STANDBY}', '{QUEUED}')
 return 1
+"""
+
+# A messenger's receipt moves a finished delivery on, never back
+# (RECEIPT_STEPS). In a chain, delivered or read makes the later steps not
+# needed, and a late failure starts the next step (2 is returned then);
+# otherwise a late failure gets a failed-store record. KEYS: delivery,
+# message, schedule, retention, user usage, events, webhook users, failed
+# hash, failed index, the chain's later steps. ARGV: new status, now,
+# delivery id, the receipt's time, failed record ('' unless failed), error,
+# retention seconds, the next step's moment.
+_RECEIPT = _FINISH + _CHAIN + "local STEPS = {" + ", ".join(
+    f"{new} = {{{', '.join(f'{old} = true' for old in olds)}}}" for new, olds in RECEIPT_STEPS.items()
+) + "}\n" + f"""
+local d = redis.call('HMGET', KEYS[1], 'status', 'sender', 'message_id')
+local from = STEPS[ARGV[1]]
+if not d[1] or not from or not from[d[1]] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2], ARGV[1] .. '_at', ARGV[4])
+local handed = 0
+if ARGV[1] == '{FAILED}' then
+  redis.call('HSET', KEYS[1], 'last_error', ARGV[6])
+  handed = activate(10, ARGV[2], ARGV[8])
+  if handed == 0 then
+    redis.call('HSET', KEYS[8], ARGV[3], ARGV[5])
+    redis.call('ZADD', KEYS[9], ARGV[2], ARGV[3])
+    redis.call('ZADD', KEYS[4], tonumber(ARGV[2]) + tonumber(ARGV[7]), 'f:' .. ARGV[3])
+  end
+else
+  close_chain(10, ARGV[2], d[2], d[3], ARGV[7])
+end
+recount(KEYS[2], d[1], ARGV[1])
+emit(KEYS[6], KEYS[7], d[2], 'delivery.' .. ARGV[1], d[3], ARGV[3], ARGV[1], ARGV[2])
+return 1 + handed
 """
 
 # Hand a failed delivery back: a fresh round of attempts under a new ticket,
@@ -163,17 +339,18 @@ return 1
 """
 
 # Cancel what has not started. KEYS: schedule, retention, message, user
-# usage, then the deliveries. ARGV: now, message id, retention seconds, then
-# delivery ids.
+# usage, events, webhook users, then the deliveries. ARGV: now, message id,
+# retention seconds, user, then delivery ids.
 _CANCEL = _FINISH + lua_set("CANCELLABLE", CANCELLABLE) + f"""
 local cancelled = {{}}
-for i = 5, #KEYS do
-  local id = ARGV[i - 1]
+for i = 7, #KEYS do
+  local id = ARGV[i - 2]
   local d = redis.call('HMGET', KEYS[i], 'status', 'ticket')
   if CANCELLABLE[d[1]] then
     redis.call('HSET', KEYS[i], 'status', '{CANCELLED}', 'updated_at', ARGV[1])
     recount(KEYS[3], d[1], '{CANCELLED}')
-    finish(KEYS[3], KEYS[1], KEYS[2], KEYS[4], id .. '|' .. d[2], ARGV[2], ARGV[1], ARGV[3])
+    finish(KEYS[3], KEYS[1], KEYS[2], KEYS[4], id .. '|' .. d[2], ARGV[2], ARGV[1], ARGV[3],
+           KEYS[5], KEYS[6], ARGV[4])
     table.insert(cancelled, id)
   end
 end
@@ -192,6 +369,9 @@ class DeliveryStore:
         self._sent = redis.register_script(_SENT)
         self._retry = redis.register_script(_RETRY)
         self._fail = redis.register_script(_FAIL)
+        self._suppress = redis.register_script(_SUPPRESS)
+        self._activate = redis.register_script(_ACTIVATE)
+        self._receipt = redis.register_script(_RECEIPT)
         self._resend = redis.register_script(_RESEND)
         self._defer = redis.register_script(_DEFER)
         self._cancel = redis.register_script(_CANCEL)
@@ -206,10 +386,15 @@ class DeliveryStore:
         k = self._keys
         status = waiting_status(message.due, now)
         count = len(message.deliveries)
+        standby = sum(1 for d in message.deliveries if d.waits)
+        counts = {f"n:{s}": n for s, n in ((status, count - standby), (STANDBY, standby)) if n}
+        chain = {}
+        if message.fallback:
+            chain = dict(zip(("fallback_after", "fallback_within"), message.fallback))
         pipe.hset(k.message(message.id), mapping={
             "sender": message.sender, "text": message.text, "time": json.dumps(message.time),
             "due": message.due, "created_at": message.created_at,
-            "count": count, "open": count, "counted": 1, f"n:{status}": count,
+            "count": count, "open": count, "counted": 1, **counts, **chain,
         })
         pipe.hincrby(k.user_usage(message.sender), "open", count)
         pipe.zadd(k.user_messages(message.sender), {message.id: message.created_at})
@@ -220,31 +405,44 @@ class DeliveryStore:
         due = max(message.due, now)
         extra = {} if lane is None else {"lane": lane}
         for d in message.deliveries:
+            steps = {"step": d.step, "last": d.last} if d.step else {}
             pipe.hset(k.delivery(d.id), mapping={
                 "message_id": message.id, "sender": message.sender, "contact": d.contact,
-                "messenger": d.messenger, "to": d.to, "status": status, "attempts": 0,
-                "ticket": 1, "due": due, "lease": 0, "last_error": "",
-                "updated_at": now, **extra,
+                "messenger": d.messenger, "to": d.to, "status": STANDBY if d.waits else status,
+                "attempts": 0, "ticket": 1, "due": due, "lease": 0, "last_error": "",
+                "updated_at": now, **extra, **steps,
             })
 
     def claim(self, delivery_id, ticket, lease_seconds) -> Claim:
         """Take a delivery for sending for `lease_seconds`, if this ticket may send it now.
 
         An 'early' claim's detail is the seconds still to wait; a 'busy'
-        one's, the end of the holder's lease.
+        one's, the end of the holder's lease; a 'blocked' one's, the
+        messenger ID that refused the sender (see suppress).
         """
         k = self._keys
         reply = self._claim(
-            keys=[k.delivery(delivery_id), k.message(message_id_of(delivery_id)), k.schedule()],
+            keys=[k.delivery(delivery_id), k.message(message_id_of(delivery_id)), k.schedule(),
+                  k.blocked()],
             args=[ticket, lease_seconds, k.schedule_member(delivery_id, ticket)],
         )
         reply += [None] * (len(Claim._fields) - len(reply))
         return Claim(*reply)
 
-    def mark_sent(self, delivery_id, ticket, now, sender) -> bool:
-        """Record a delivery of `sender`'s that the gateway accepted."""
+    def mark_sent(self, delivery_id, ticket, now, sender, messenger=None, provider_id=None,
+                  chain=Chain()) -> bool:
+        """Record a delivery of `sender`'s that the gateway accepted (as `provider_id`, if it said).
+
+        A chain step's later steps are not needed (`chain.action` "close"),
+        or the next one starts at `chain.moment` unless this one's delivered
+        receipt comes first ("wait").
+        """
         keys, args = self._finishing(delivery_id, ticket, sender)
-        return bool(self._sent(keys=keys, args=[ticket, now, *args]))
+        kept = provider_id if provider_id and messenger in RECEIPT_MESSENGERS else ""
+        return bool(self._sent(
+            keys=[*keys, self._keys.provider_message(messenger, kept), *self._steps(chain.later)],
+            args=[ticket, now, *args, kept, math.ceil(self._keep), chain.action, chain.moment],
+        ))
 
     def mark_retrying(self, delivery_id, ticket, attempt, now, error, due, moment) -> bool:
         """Record an attempt's transient failure; the next ticket's schedule entry acts at `moment`."""
@@ -255,13 +453,61 @@ class DeliveryStore:
                   k.schedule_member(delivery_id, ticket + 1), moment, attempt],
         ))
 
-    def mark_failed(self, delivery_id, ticket, attempt, now, error, sender, record: dict) -> bool:
-        """Record a delivery whose attempt failed for good, and its failed-store record."""
+    def mark_failed(self, delivery_id, ticket, attempt, now, error, sender, record: dict,
+                    blocked_id=None, chain=Chain()) -> int:
+        """Record a delivery whose attempt failed for good: 0 if this ticket no longer held it.
+
+        `blocked_id`: the messenger ID whose answer means the person refuses
+        the sender's messages; later deliveries to it are suppressed. 1: its
+        failed-store record written; 2: instead, its chain's next step
+        started, due now, its schedule entry at `chain.moment`.
+        """
         keys, args = self._finishing(delivery_id, ticket, sender)
-        return bool(self._fail(
-            keys=[*keys, self._keys.failed(sender), self._keys.failed_index(sender)],
-            args=[ticket, now, *args, error, delivery_id, json.dumps(record), attempt],
+        field = "" if blocked_id is None else blocked_field(record["messenger"], sender, record["contact"])
+        return self._fail(
+            keys=[*keys, self._keys.failed(sender), self._keys.failed_index(sender),
+                  self._keys.blocked(), *self._steps(chain.later[:1])],
+            args=[ticket, now, *args, error, json.dumps(record), field, blocked_id or "",
+                  chain.moment, attempt],
+        )
+
+    def suppress(self, delivery_id, ticket, now, sender, error, chain=Chain()) -> int:
+        """End a waiting delivery to a blocked messenger ID, unsent (2: its chain's next step started)."""
+        keys, args = self._finishing(delivery_id, ticket, sender)
+        return self._suppress(keys=[*keys, *self._steps(chain.later[:1])],
+                              args=[ticket, now, *args, error, chain.moment])
+
+    def activate(self, delivery_id, ticket, now, moment) -> bool:
+        """Start a chain step on standby whose wait for the step before it's receipt ran out."""
+        k = self._keys
+        return bool(self._activate(
+            keys=[k.delivery(delivery_id), k.message(message_id_of(delivery_id)), k.schedule()],
+            args=[ticket, now, moment],
         ))
+
+    def apply_receipt(self, delivery_id, fields, status, now, at, error="", record=None,
+                      chain=Chain()) -> int:
+        """Move a delivery (its `fields`) on to a receipt's status: 0 if that would go back.
+
+        In a chain, delivered or read makes the later steps not needed; a
+        late failure starts the next one instead of a failed record (2).
+        """
+        k = self._keys
+        sender = fields["sender"]
+        return self._receipt(
+            keys=[k.delivery(delivery_id), k.message(fields["message_id"]), k.schedule(),
+                  k.retention(), k.user_usage(sender), k.events(), k.webhook_users(),
+                  k.failed(sender), k.failed_index(sender), *self._steps(chain.later)],
+            args=[status, now, delivery_id, at, json.dumps(record) if record else "", error,
+                  self._keep, chain.moment],
+        )
+
+    def _steps(self, delivery_ids) -> list:
+        return [self._keys.delivery(d) for d in delivery_ids]
+
+    def by_provider_id(self, messenger, provider_id):
+        """The id of the delivery a messenger's own message id belongs to, or None."""
+        return self._redis.get(self._keys.provider_message(messenger, provider_id))
 
     def defer(self, delivery_id, ticket, moment, queue, message) -> bool:
         """Hand a waiting delivery's task back for later: `message` queued, its entry at `moment`."""
@@ -275,8 +521,9 @@ class DeliveryStore:
         k = self._keys
         message_id = message_id_of(delivery_id)
         keys = [k.delivery(delivery_id), k.message(message_id), k.schedule(), k.retention(),
-                k.user_usage(sender)]
-        return keys, [k.schedule_member(delivery_id, ticket), message_id, self._keep]
+                k.user_usage(sender), k.events(), k.webhook_users()]
+        return keys, [k.schedule_member(delivery_id, ticket), message_id, self._keep, sender,
+                      delivery_id]
 
     def resend(self, delivery_id, sender, now, moment):
         """Hand a failed delivery back to the schedule; its new ticket, or None."""
@@ -295,8 +542,8 @@ class DeliveryStore:
             return []
         k = self._keys
         keys = [k.schedule(), k.retention(), k.message(message_id), k.user_usage(sender),
-                *(k.delivery(d) for d in delivery_ids)]
-        return self._cancel(keys=keys, args=[now, message_id, self._keep, *delivery_ids])
+                k.events(), k.webhook_users(), *(k.delivery(d) for d in delivery_ids)]
+        return self._cancel(keys=keys, args=[now, message_id, self._keep, sender, *delivery_ids])
 
     def get(self, delivery_id) -> dict:
         """A delivery's fields, or an empty dict."""

@@ -74,6 +74,26 @@ class Keys:
         """Sorted set: users with turns booked under that limit, by the end of each one's line."""
         return f"{self._p}rate-users:{messenger}" + ("" if chat is None else f":chat:{chat}")
 
+    def provider_message(self, messenger, provider_id):
+        """String: the delivery a messenger's own message id belongs to (for its receipts)."""
+        return f"{self._p}provider:{messenger}:{provider_id}"
+
+    def blocked(self):
+        """Hash: '["user", "messenger", "contact"]' -> the messenger ID that refused the user's messages."""
+        return f"{self._p}blocked"
+
+    def events(self):
+        """Stream: what happened to deliveries and messages of users with webhooks, for the webhooks."""
+        return f"{self._p}events"
+
+    def webhook_users(self):
+        """Hash: user -> how many webhooks they have (events are recorded only for these users)."""
+        return f"{self._p}webhook-users"
+
+    def webhooks(self, user):
+        """Hash: a user's webhooks by id (JSON: url, events, secret, created_at)."""
+        return f"{self._p}webhooks:{user}"
+
     @staticmethod
     def schedule_member(delivery_id, ticket):
         """The schedule's member for one ticket of a delivery."""
@@ -84,3 +104,15 @@ class Keys:
         """(delivery id, ticket) of a schedule member."""
         delivery_id, ticket = member.rsplit("|", 1)
         return delivery_id, int(ticket)
+
+    def webhook_post(self, post_id):
+        """Hash: one event's post to one webhook: its body, due time, lease and attempts."""
+        return f"{self._p}webhook-post:{post_id}"
+
+    def webhook_schedule(self):
+        """Sorted set: each webhook post's id by when someone must act on it (send it, or take it back)."""
+        return f"{self._p}webhook-schedule"
+
+    def webhook_attempts(self, webhook_id):
+        """List: a webhook's latest post attempts, newest first (JSON each)."""
+        return f"{self._p}webhook-attempts:{webhook_id}"

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from core.keys import Keys
 from core.logs import log_event
+from core.webhook_posts import WEBHOOK_QUEUE
 
 log = logging.getLogger("core.metrics")
 
@@ -40,21 +41,24 @@ class Metrics:
         return info["used_memory"], info["maxmemory"]
 
     def read(self, queue, bulk_queue) -> dict:
-        """Every counter, the broker queues' and the schedule's sizes, and Redis's memory."""
+        """Every counter, the broker queues' and the schedules' sizes, and Redis's memory."""
         with self._redis.pipeline(transaction=False) as pipe:
             for family in ("http_requests", "deliveries", "delivery_latency"):
                 pipe.hgetall(self._keys.metrics(family))
             pipe.llen(queue)
             pipe.llen(bulk_queue)
+            pipe.llen(WEBHOOK_QUEUE)
             pipe.zcard(self._keys.schedule())
+            pipe.zcard(self._keys.webhook_schedule())
             pipe.info("memory")
-            requests, deliveries, latency, queued, bulk, scheduled, memory = pipe.execute()
+            requests, deliveries, latency, queued, bulk, hooks, scheduled, posts, memory = pipe.execute()
         return {
             "redis_memory": {"used": memory["used_memory"], "limit": memory["maxmemory"]},
             "http_requests": _by_labels(requests),
             "deliveries": _by_labels(deliveries),
             "delivery_latency": _by_labels(latency),
-            "queue_depth": {"broker": queued, "broker_bulk": bulk, "schedule": scheduled},
+            "queue_depth": {"broker": queued, "broker_bulk": bulk, "broker_webhooks": hooks,
+                            "schedule": scheduled, "webhook_posts": posts},
         }
 
 

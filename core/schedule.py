@@ -23,7 +23,8 @@ from core.keys import Keys
 # KEYS: schedule, queue. ARGV: groups of (member, score as read, next
 # moment, task message or ''). An entry whose score changed since it was
 # read was acted on by someone else, or its delivery moved on: left alone.
-_TAKE = """
+# The webhook posts' schedule (core/webhook_posts.py) is taken the same way.
+TAKE = """
 local pushed = 0
 for i = 1, #ARGV, 4 do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
@@ -47,7 +48,7 @@ class Schedule:
         self._keys = keys
         self.horizon = horizon
         self.grace = grace
-        self._take = redis.register_script(_TAKE)
+        self._take = redis.register_script(TAKE)
 
     def moment(self, due: float, now: float) -> float:
         """When to act on a delivery due at `due`, unless a worker has claimed it by then."""

@@ -1,21 +1,33 @@
 """Delivery statuses, in one place: the Lua scripts, the API schemas and the CLI read them here."""
 
+# A later step of a fallback chain, waiting for the step before it to fail.
+STANDBY = "standby"
 SCHEDULED = "scheduled"
 QUEUED = "queued"
 SENDING = "sending"
 RETRYING = "retrying"
 SENT = "sent"
+# After sent, from the messenger's receipts (WhatsApp, Viber; Telegram sends none).
+DELIVERED = "delivered"
+READ = "read"
 FAILED = "failed"
+# Not sent: that messenger ID of the contact refused the user's messages before.
+SUPPRESSED = "suppressed"
+# A step of a fallback chain that an earlier step made unnecessary.
+NOT_NEEDED = "not_needed"
 CANCELLED = "cancelled"
 
 # In the order a delivery usually passes through them.
-STATUSES = (SCHEDULED, QUEUED, SENDING, RETRYING, SENT, FAILED, CANCELLED)
+STATUSES = (STANDBY, SCHEDULED, QUEUED, SENDING, RETRYING, SENT, DELIVERED, READ, FAILED,
+            SUPPRESSED, NOT_NEEDED, CANCELLED)
 # Waiting for an attempt: a task with the delivery's ticket may claim it.
 WAITING = (SCHEDULED, QUEUED, RETRYING)
 # Not started, so a cancel still stops it.
-CANCELLABLE = (SCHEDULED, QUEUED)
-# Nothing more happens to the delivery.
-FINAL = (SENT, FAILED, CANCELLED)
+CANCELLABLE = (STANDBY, SCHEDULED, QUEUED)
+# Nothing more is attempted: only a receipt may still move a sent delivery on.
+FINAL = (SENT, DELIVERED, READ, FAILED, SUPPRESSED, NOT_NEEDED, CANCELLED)
+# What a receipt may move a delivery to, from which statuses: never backwards.
+RECEIPT_STEPS = {DELIVERED: (SENT,), READ: (SENT, DELIVERED), FAILED: (SENT, DELIVERED)}
 
 
 def waiting_status(due: float, now: float) -> str:

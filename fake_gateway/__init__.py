@@ -4,15 +4,18 @@ from aiohttp import web
 
 from fake_gateway.credentials import Credentials
 from fake_gateway.faults import Faults
+from fake_gateway.receipts import ReceiptSender
 from fake_gateway.records import Records
-from fake_gateway.routes import credentials_key, faults_key, records_key, routes
+from fake_gateway.routes import credentials_key, faults_key, receipts_key, records_key, routes
 
 
-def create_app(faults=None, credentials=None):
-    """Build the gateway app from initial fault settings and accepted credentials (dicts)."""
+def create_app(faults=None, credentials=None, receipts_url=""):
+    """Build the gateway app from initial faults and credentials (dicts) and its receipts' URL."""
     app = web.Application()
     app[faults_key] = Faults(faults)
     app[records_key] = Records()
     app[credentials_key] = Credentials(credentials)
+    app[receipts_key] = ReceiptSender(receipts_url, app[records_key], app[credentials_key])
+    app.on_cleanup.append(app[receipts_key].close)
     app.add_routes(routes)
     return app

@@ -22,11 +22,16 @@ DOCUMENTED names every error a fault script may ask for, as
 Viber: status), and GARBLED the answers in the API's envelope with a field
 of the wrong type ("telegram:garbled", "whatsapp:garbled"), as a proxy or an
 API change might send: answers a client must survive.
+
+The ids a WhatsApp or Viber answer names (fake_gateway.ids) are the ones
+that message's receipts name (fake_gateway.receipts).
 """
 
 import json
 
 from aiohttp import web
+
+from fake_gateway.ids import viber_token, wa_id, whatsapp_id
 
 TELEGRAM_ERRORS = {
     400: "Bad Request: chat not found",
@@ -131,6 +136,10 @@ class Simple:
         """The answer to an accepted message."""
         return web.json_response({"ok": True, "id": message_id})
 
+    def answered_id(self, message_id):
+        """The id the answer to message number message_id names."""
+        return message_id
+
 
 class Telegram(Simple):
     """Telegram Bot API sendMessage."""
@@ -234,12 +243,16 @@ class WhatsApp(Simple):
             error["error_data"] = {"messaging_product": "whatsapp", "details": details}
         return web.json_response({"error": error}, status=status)
 
+    def answered_id(self, message_id):
+        """The message's wamid."""
+        return whatsapp_id(message_id)
+
     def accepted(self, message_id, to, text, now):
         """The message's wamid and the contact it went to."""
         return web.json_response({
             "messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": "".join(c for c in to if c.isdigit())}],
-            "messages": [{"id": f"wamid.fake{message_id}"}],
+            "contacts": [{"input": to, "wa_id": wa_id(to)}],
+            "messages": [{"id": whatsapp_id(message_id)}],
         })
 
 
@@ -276,9 +289,14 @@ class Viber(Simple):
         return web.json_response({"status": code, "status_message": VIBER_STATUSES[code],
                                   "chat_hostname": "SN-CHAT-01_"})
 
+    def answered_id(self, message_id):
+        """The message's token."""
+        return viber_token(message_id)
+
     def accepted(self, message_id, to, text, now):
         """Status 0 and the message's token."""
-        return web.json_response({"status": 0, "status_message": "ok", "message_token": message_id,
+        return web.json_response({"status": 0, "status_message": "ok",
+                                  "message_token": viber_token(message_id),
                                   "chat_hostname": "SN-CHAT-01_", "billing_status": 1})
 
 

@@ -1,8 +1,9 @@
-"""The credentials the fake gateway's real-API emulations accept."""
+"""The credentials the fake gateway's real-API emulations accept, and sign their receipts with."""
 
 from core.config import Config
 
-FIELDS = ("telegram_bot_token", "whatsapp_token", "whatsapp_phone_number_id", "viber_auth_token")
+FIELDS = ("telegram_bot_token", "whatsapp_token", "whatsapp_phone_number_id", "viber_auth_token",
+          "whatsapp_app_secret")
 
 
 class CredentialError(ValueError):

@@ -7,6 +7,12 @@ the gateway's generic error shape, -1 hangs for `hang_seconds` then answers
 fake_gateway.apis.DOCUMENTED), e.g. "telegram:429", "whatsapp:131056",
 "viber:6". A named step waits at the head of the script until a request to
 that messenger's real API takes it; until then, other requests pass it by.
+
+Receipts (fake_gateway.receipts) come `receipt_delivered_after` and
+`receipt_read_after` seconds after a WhatsApp or Viber message is accepted;
+`receipts` scripts them per recipient id: "read" (the default: delivered,
+then read), "delivered" (never read), "never" (not even delivered), or
+"failed" (a failed receipt in place of delivered).
 """
 
 import random
@@ -16,6 +22,7 @@ from fake_gateway.apis import DOCUMENTED
 
 MESSENGERS = ("telegram", "whatsapp", "viber")
 HANG = -1
+RECEIPT_PLANS = ("read", "delivered", "never", "failed")
 
 DEFAULTS = {
     "fail_rate": 0.0,
@@ -27,6 +34,9 @@ DEFAULTS = {
     "hang_seconds": 60,
     "viber_accepts": False,
     "messengers": None,
+    "receipt_delivered_after": 0.5,
+    "receipt_read_after": 1.5,
+    "receipts": {},
 }
 
 ENV_VARS = {
@@ -64,6 +74,11 @@ def _is_script(value):
     return isinstance(value, list) and all(_is_step(step) for step in value)
 
 
+def _is_receipt_plans(value):
+    return isinstance(value, dict) and all(
+        isinstance(to, str) and plan in RECEIPT_PLANS for to, plan in value.items())
+
+
 def _is_messenger_list(value):
     return value is None or (
         isinstance(value, list) and all(name in MESSENGERS for name in value)
@@ -81,6 +96,10 @@ RULES = {
     "hang_seconds": (_number(0, 3600), "a number from 0 to 3600"),
     "viber_accepts": (lambda v: isinstance(v, bool), "true or false"),
     "messengers": (_is_messenger_list, f"null or a list of {', '.join(MESSENGERS)}"),
+    "receipt_delivered_after": (_number(0, 3600), "a number from 0 to 3600"),
+    "receipt_read_after": (_number(0, 3600), "a number from 0 to 3600"),
+    "receipts": (_is_receipt_plans, "an object of recipient ids, each one of "
+                                    + ", ".join(RECEIPT_PLANS)),
 }
 
 
@@ -157,6 +176,10 @@ class Faults:
         if roll < self.fail_rate + self.throttle_rate:
             return 429, delay
         return None, delay
+
+    def receipt_plan(self, to):
+        """What becomes of a message to this recipient: one of RECEIPT_PLANS."""
+        return self.receipts.get(to, "read")
 
     def refuses(self, messenger):
         """Whether this messenger turns down requests that no fault touched."""

@@ -9,11 +9,13 @@ from aiohttp import web
 from fake_gateway.apis import GARBLED, SHAPES
 from fake_gateway.credentials import CredentialError, Credentials
 from fake_gateway.faults import MESSENGERS, FaultError, Faults
+from fake_gateway.receipts import ReceiptSender
 from fake_gateway.records import Records, only
 
 faults_key = web.AppKey("faults", Faults)
 records_key = web.AppKey("records", Records)
 credentials_key = web.AppKey("credentials", Credentials)
+receipts_key = web.AppKey("receipts", ReceiptSender)
 
 routes = web.RouteTableDef()
 
@@ -48,6 +50,7 @@ async def _take(request, messenger, shape):
         records.attempt(messenger, to, text, key, now, response.status, error)
         return response
     answer, delay = faults.decide(messenger, shape.api)
+    message_id = None
     if answer in GARBLED:
         response = shape.garbled()
         records.attempt(messenger, to, text, key, now, response.status, answer)
@@ -61,10 +64,12 @@ async def _take(request, messenger, shape):
         records.attempt(messenger, to, text, key, now, 500)
         response = _error(500, f"{messenger} is unavailable")
     else:
-        message_id = records.accept(messenger, to, text, key, now)
+        message_id = records.accept(messenger, to, text, key, now, shape.answered_id)
         response = shape.accepted(message_id, to, text, now)
     if delay:
         await asyncio.sleep(delay)
+    if message_id is not None and shape.api == "real":
+        app[receipts_key].expect(messenger, message_id, to, faults)
     return response
 
 
@@ -113,9 +118,16 @@ async def list_attempts(request):
     return _listing(request, "attempts")
 
 
+@routes.get("/receipts")
+async def list_receipts(request):
+    """List every receipt callback made and its answer, optionally for one messenger and recipient."""
+    return _listing(request, "receipts")
+
+
 @routes.delete("/received")
 async def clear_received(request):
-    """Forget all received messages and attempts."""
+    """Forget all received messages, attempts and receipts, and send no receipt still owed."""
+    request.app[receipts_key].cancel()
     request.app[records_key].clear()
     return web.json_response({"ok": True})
 

@@ -42,6 +42,13 @@ def worker_names(config):
     return ["worker", *(f"worker{n}" for n in range(2, config.worker_process_count + 1))]
 
 
+def receipts_url(config):
+    """Where the fake gateway sends receipts: with the real APIs, the API as clients reach it."""
+    if config.gateway_receipts_url or config.messenger_api != "real":
+        return config.gateway_receipts_url
+    return f"http://127.0.0.1:{config.api_port}"
+
+
 def spec_for(config, name, memory_mongo=False, api_backend_port=None):
     """The spec of the process called name ('redis', 'worker2', ...) for these settings.
 
@@ -94,7 +101,7 @@ def spec_for(config, name, memory_mongo=False, api_backend_port=None):
             argv=[sys.executable, "-m", "fake_gateway", "--port", str(config.gateway_port)],
             ready=probes.http_answers(f"{config.gateway_url}/healthz"),
             url=config.gateway_url,
-            **common,
+            **{**common, "env": {**env, "GATEWAY_RECEIPTS_URL": receipts_url(config)}},
         )
     if name == "api":
         url = f"http://127.0.0.1:{api_backend_port or config.api_port}"

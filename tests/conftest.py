@@ -96,6 +96,31 @@ def make_stack(tmp_path_factory):
         own.stop()
 
 
+@pytest.fixture(scope="module")
+def real_services(tmp_path_factory):
+    """A stack of the module's own whose workers speak the messengers' real APIs to the fake
+    gateway, which calls the API back with receipts."""
+    with running_stack(tmp_path_factory, "real", messenger_api="real") as running:
+        yield running
+
+
+@pytest.fixture
+def real(real_services):
+    """The real-API stack with empty stores, a reset gateway and its usual credentials."""
+    reset(real_services)
+    yield real_services
+    requests.delete(real_services.gateway_url + "/credentials", timeout=RESET_TIMEOUT).raise_for_status()
+
+
+def token_for(running, name="alice"):
+    """A new user on a running stack; their API token."""
+    mongo = pymongo.MongoClient(running.config.mongo_url, serverSelectionTimeoutMS=RESET_TIMEOUT * 1000)
+    try:
+        return UserStore(mongo[running.config.mongo_db]).create_user(name)
+    finally:
+        mongo.close()
+
+
 @pytest.fixture
 def user_token(stack):
     """A factory: make a user on the session stack (after its reset); its API token."""

@@ -7,7 +7,6 @@ import pytest
 import requests
 
 from apiclient import add_contact, attempts, failed, received, send, set_faults
-from conftest import reset, running_stack
 from helpers import wait_until
 
 TIMEOUT = 5
@@ -37,21 +36,6 @@ TRANSIENT = {
                  "whatsapp:131056", "whatsapp:131000"],
     "viber": ["viber:12"],
 }
-
-
-@pytest.fixture(scope="module")
-def real_services(tmp_path_factory):
-    """A stack whose workers speak the messengers' real APIs to the fake gateway."""
-    with running_stack(tmp_path_factory, "real", messenger_api="real") as running:
-        yield running
-
-
-@pytest.fixture
-def real(real_services):
-    """The real-API stack with empty stores, a reset gateway and its usual credentials."""
-    reset(real_services)
-    yield real_services
-    requests.delete(real_services.gateway_url + "/credentials", timeout=TIMEOUT).raise_for_status()
 
 
 def send_to_many(stack, messenger, count, text):

@@ -62,5 +62,7 @@ def test_too_many_requests_is_transient(stack, viber):
 def test_other_statuses_are_permanent_with_vibers_message(stack, viber, status):
     set_faults(stack, script=[f"viber:{status}"])
     outcome = viber.send("01234567890A=", "hi", key="d-5")
-    assert (outcome.kind, outcome.error) == ("permanent", f"Viber {status}: {PERMANENT[status]}")
+    # 6 receiverNotSubscribed: the person left the bot (suppression).
+    kind = "blocked" if status == 6 else "permanent"
+    assert (outcome.kind, outcome.error) == (kind, f"Viber {status}: {PERMANENT[status]}")
     assert received(stack) == []

@@ -24,6 +24,7 @@ SECRETS = {
     "MONGO_APP_USER": "appuser7", "MONGO_APP_PASSWORD": "mongo0a1b2c3d4e5f",
     "FLOWER_BASIC_AUTH": "ops:flower0a1b2c3d", "TELEGRAM_BOT_TOKEN": "42:tg0a1b2c3d",
     "WHATSAPP_TOKEN": "wa0a1b2c3d", "VIBER_AUTH_TOKEN": "vb0a1b2c3d",
+    "WHATSAPP_APP_SECRET": "was0a1b2c3d", "WHATSAPP_VERIFY_TOKEN": "wav0a1b2c3d",
 }
 
 
@@ -137,6 +138,8 @@ def test_secrets_from_env_reach_where_they_are_used(resolved):
         assert env["TELEGRAM_BOT_TOKEN"] == SECRETS["TELEGRAM_BOT_TOKEN"], name
         assert env["WHATSAPP_TOKEN"] == SECRETS["WHATSAPP_TOKEN"], name
         assert env["VIBER_AUTH_TOKEN"] == SECRETS["VIBER_AUTH_TOKEN"], name
+        assert env["WHATSAPP_APP_SECRET"] == SECRETS["WHATSAPP_APP_SECRET"], name
+        assert env["WHATSAPP_VERIFY_TOKEN"] == SECRETS["WHATSAPP_VERIFY_TOKEN"], name
     assert f"--requirepass {redis_password}" in command_text(services["redis"])
     mongo = services["mongo"]["environment"]
     assert mongo["MONGO_INITDB_ROOT_PASSWORD"] == SECRETS["MONGO_ROOT_PASSWORD"]
@@ -175,6 +178,12 @@ def test_only_the_proxy_publishes_a_port(resolved):
     # Nothing that would clash between replicas of `--scale api=3 --scale worker=4`.
     assert not any("container_name" in service for service in resolved["services"].values())
     assert [p["target"] for p in resolved["services"]["proxy"]["ports"]] == [80]
+
+
+def test_the_fake_gateway_sends_its_receipts_through_the_proxy(resolved):
+    assert resolved["services"]["gateway"]["environment"]["GATEWAY_RECEIPTS_URL"] == "http://proxy"
+    for name in APP - {"gateway"}:
+        assert "GATEWAY_RECEIPTS_URL" not in resolved["services"][name]["environment"], name
 
 
 def test_proxy_serves_the_template_for_api_and_flower(resolved):

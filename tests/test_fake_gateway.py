@@ -1,6 +1,5 @@
 """The fake gateway, run as a real process and spoken to over HTTP."""
 
-import contextlib
 import os
 import socket
 import subprocess
@@ -11,6 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from helpers import running_gateway
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 5
 
@@ -20,42 +21,6 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running_gateway(log_path, env=None):
-    """Start a fake gateway process, wait for /healthz, yield its URL, then stop it."""
-    port = free_port()
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "fake_gateway", "--port", str(port)],
-            cwd=ROOT,
-            env={**os.environ, **(env or {})},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, log_path)
-        yield url
-    finally:
-        proc.terminate()
-        code = proc.wait(timeout=5)
-    assert code == 0, log_path.read_text()
-
-
-def wait_healthy(url, proc, log_path):
-    """Poll /healthz until it answers, failing the test if the process dies or stalls."""
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"fake gateway did not start: {log_path.read_text()}")
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -263,6 +228,10 @@ def test_hang_outlasts_short_client_timeout(gw):
         ({"script": [503, 302]}, "script"),
         ({"viber_accepts": "yes"}, "viber_accepts"),
         ({"messengers": ["signal"]}, "messengers"),
+        ({"receipt_delivered_after": -1}, "receipt_delivered_after"),
+        ({"receipt_read_after": "soon"}, "receipt_read_after"),
+        ({"receipts": ["+100"]}, "receipts"),
+        ({"receipts": {"+100": "lost"}}, "receipts"),
     ],
 )
 def test_bad_faults_are_400_naming_the_key(gw, faults, key):
@@ -285,7 +254,8 @@ def test_get_put_delete_faults(gw):
     assert reset == {
         "fail_rate": 0.0, "fail_status": 503, "throttle_rate": 0.0, "retry_after": 1,
         "latency_ms": 0, "script": [], "hang_seconds": 60, "viber_accepts": False,
-        "messengers": None,
+        "messengers": None, "receipt_delivered_after": 0.5, "receipt_read_after": 1.5,
+        "receipts": {},
     }
 
 

@@ -54,6 +54,7 @@ def test_credentials_default_to_what_the_service_sends(gw):
         "telegram_bot_token": config.telegram_bot_token, "whatsapp_token": config.whatsapp_token,
         "whatsapp_phone_number_id": config.whatsapp_phone_number_id,
         "viber_auth_token": config.viber_auth_token,
+        "whatsapp_app_secret": config.whatsapp_app_secret,
     }
 
 
@@ -79,6 +80,8 @@ def test_whatsapp_accepts_and_answers_with_a_message_id(gw):
     [record] = received(gw)
     assert (record["messenger"], record["to"], record["text"], record["key"]) == (
         "whatsapp", "+15550001", "hello", "d-2")
+    # The id its receipts will name.
+    assert record["id"] == body["messages"][0]["id"]
 
 
 def test_viber_refuses_by_default_and_accepts_when_told(gw):
@@ -92,6 +95,9 @@ def test_viber_refuses_by_default_and_accepts_when_told(gw):
     [record] = received(gw)
     assert (record["messenger"], record["to"], record["text"], record["key"]) == (
         "viber", "01234567890A=", "hello", "d-3")
+    # A 64-bit token like Viber's, the one its receipts will name.
+    token = answer.json()["message_token"]
+    assert isinstance(token, int) and 2 ** 62 < token < 2 ** 63 and record["id"] == token
     assert [a["status"] for a in attempts(gw)] == [500, 200]
 
 

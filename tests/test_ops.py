@@ -142,11 +142,15 @@ def test_openapi_document_describes_v1_with_bearer_auth(stack):
         ("DELETE", "/api/v1/tokens/{token_id}"), ("POST", "/api/v1/contacts/import"),
         ("GET", "/api/v1/contacts"), ("POST", "/api/v1/contacts"),
         ("GET", "/api/v1/contacts/{name}"), ("PUT", "/api/v1/contacts/{name}"),
-        ("DELETE", "/api/v1/contacts/{name}"), ("GET", "/api/v1/messages"),
+        ("DELETE", "/api/v1/contacts/{name}"), ("POST", "/api/v1/contacts/{name}/unblock"),
+        ("GET", "/api/v1/messages"),
         ("POST", "/api/v1/messages"), ("GET", "/api/v1/messages/{message_id}"),
         ("POST", "/api/v1/messages/{message_id}/cancel"), ("GET", "/api/v1/failed"),
         ("POST", "/api/v1/failed/retry"), ("POST", "/api/v1/failed/{delivery_id}/retry"),
         ("DELETE", "/api/v1/failed/{delivery_id}"),
+        ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/webhooks"), ("GET", "/api/v1/webhooks/{webhook_id}"),
+        ("DELETE", "/api/v1/webhooks/{webhook_id}"), ("POST", "/api/v1/webhooks/{webhook_id}/test"),
+        ("GET", "/api/v1/webhooks/{webhook_id}/attempts"),
     }
 
 

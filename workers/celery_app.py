@@ -11,6 +11,7 @@ from kombu import Exchange, Queue
 from core import sentinel
 from core.config import Config
 from core.logs import setup_logging as setup_json_logging
+from core.webhook_posts import WEBHOOK_QUEUE
 
 
 def create_celery(config: Config) -> Celery:
@@ -40,9 +41,11 @@ def create_celery(config: Config) -> Celery:
         # again: only a worker's death puts a message back.
         task_acks_on_failure=True,
         task_default_queue=config.delivery_queue,
-        # Both lanes; the transport takes from them in turn (round robin).
+        # Both lanes, and the webhooks' own queue, so a slow receiver's
+        # posts never stand in line before a delivery; the transport takes
+        # from them in turn (round robin).
         task_queues=[Queue(queue, Exchange(queue), routing_key=queue)
-                     for queue in config.delivery_queues.values()],
+                     for queue in (*config.delivery_queues.values(), WEBHOOK_QUEUE)],
         task_create_missing_queues=True,
         worker_pool=config.worker_pool,
         worker_concurrency=config.worker_concurrency,

@@ -8,6 +8,8 @@ from core.dispatch import Dispatcher
 from core.keys import Keys
 from core.metrics import DeliveryTally
 from core.retention import Retention
+from core.webhook_posts import PostStore
+from core.webhooks import WebhookStore
 from workers.gateways import build_gateways
 from workers.ratelimit import RateLimiter
 
@@ -23,12 +25,15 @@ class WorkerContext:
         keys = Keys(config.redis_prefix)
         self.config = config
         self.redis = redis
+        self.keys = keys
         self.deliveries = DeliveryStore.from_config(redis, keys, config)
         self.dispatcher = Dispatcher(config, redis, keys)
         self.retention = Retention(redis, keys)
         self.gateways = build_gateways(config)
         self.limiter = RateLimiter.from_config(redis, keys, config)
         self.tally = DeliveryTally(redis, keys)
+        self.webhooks = WebhookStore(redis, keys)
+        self.webhook_posts = PostStore(redis, keys)
 
 
 def worker_context(config) -> WorkerContext:

@@ -6,8 +6,10 @@ import time
 
 from redis.exceptions import RedisError
 
+from core.deliveries import RECEIPT_MESSENGERS, Chain
 from core.dispatch import Job
 from core.logs import log_event
+from core.messages import later_steps
 from core.metrics import answer_outcome
 from core.timeutil import epoch_to_iso
 from workers.attempts import Attempt
@@ -44,6 +46,13 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> Attempt:
         log_event(log, "delivery.held", delivery_id=delivery_id, ticket=ticket, until=claim.detail)
         return Attempt("held", f"held: another attempt is sending it, its lease ends in "
                                f"{max(0.0, float(claim.detail) - now):.1f} s")
+    if claim.outcome == "blocked":
+        error = f"suppressed: {claim.messenger} ID {claim.detail!r} refused {claim.sender}'s messages before"
+        chain = _chain(ctx, claim, delivery_id, now, "suppressed")
+        if ctx.deliveries.suppress(delivery_id, ticket, now, claim.sender, error, chain) == 2:
+            _start_next(ctx, chain, claim.lane, now)
+        log_event(log, "delivery.suppressed", delivery_id=delivery_id, messenger=claim.messenger)
+        return Attempt("suppressed", error)
     if claim.outcome == "early":
         wait = float(claim.detail)
         # Rare (a host clock ahead of Redis's): worth a read to keep its task readable.
@@ -89,7 +98,8 @@ def _record(ctx, claim, delivery_id, ticket, attempts, outcome) -> Attempt:
     now = time.time()
     fields = dict(delivery_id=delivery_id, messenger=claim.messenger, attempt=attempts)
     if outcome.kind == "sent":
-        ctx.deliveries.mark_sent(delivery_id, ticket, now, claim.sender)
+        ctx.deliveries.mark_sent(delivery_id, ticket, now, claim.sender, claim.messenger,
+                                 outcome.provider_id, _chain(ctx, claim, delivery_id, now, "sent"))
         log_event(log, "delivery.sent", **fields)
         return Attempt("sent", f"sent on attempt {attempts}")
     if outcome.kind == "transient" and attempts < ctx.config.max_attempts:
@@ -110,10 +120,33 @@ def _record(ctx, claim, delivery_id, ticket, attempts, outcome) -> Attempt:
         "attempts": attempts,
         "failed_at": epoch_to_iso(now),
     }
-    ctx.deliveries.mark_failed(delivery_id, ticket, attempts, now, outcome.error, claim.sender, record)
+    chain = _chain(ctx, claim, delivery_id, now, "failed")
+    if ctx.deliveries.mark_failed(delivery_id, ticket, attempts, now, outcome.error, claim.sender, record,
+                                  claim.to if outcome.kind == "blocked" else None, chain) == 2:
+        _start_next(ctx, chain, claim.lane, now)
     log_event(log, "delivery.failed", level=logging.WARNING, error=outcome.error, **fields)
     return Attempt("failed", f"{claim.messenger}: {outcome.error} after {attempts} "
                              f"attempt{'' if attempts == 1 else 's'}")
+
+
+def _chain(ctx, claim, delivery_id, now, outcome) -> Chain:
+    """What a delivery's `outcome` (sent, failed, suppressed) does to its fallback chain, if in one."""
+    if not claim.step:
+        return Chain()
+    later = later_steps(delivery_id, claim.last)
+    if outcome != "sent":
+        return Chain(later, "", ctx.dispatcher.schedule.moment(now, now))
+    if claim.after == "delivered" and claim.messenger in RECEIPT_MESSENGERS:
+        return Chain(later, "wait", now + float(claim.within))
+    return Chain(later, "close")
+
+
+def _start_next(ctx, chain, lane, now):
+    """Hand a chain's next step, just started, to Celery (its schedule entry would, a grace later)."""
+    following = chain.later[0]
+    fields = ctx.deliveries.get(following)
+    ctx.dispatcher.publish([Job(following, 1, now, (fields.get("messenger"), fields.get("contact")), lane)])
+    log_event(log, "delivery.fallback", delivery_id=following, messenger=fields.get("messenger"))
 
 
 def _send(ctx, claim, delivery_id, attempts):

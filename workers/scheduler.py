@@ -1,6 +1,8 @@
 """The scheduler process: acts on every delivery whose moment in the schedule has come.
 
-Run as `python -m workers.scheduler`; several copies may run at once.
+Each tick also relays webhook events and hands due webhook posts to Celery
+(workers/webhook_relay.py). Run as `python -m workers.scheduler`; several
+copies may run at once.
 """
 
 import logging
@@ -12,8 +14,9 @@ from redis.exceptions import RedisError
 from core.config import Config
 from core.dispatch import Job
 from core.logs import log_event, setup_logging
-from core.statuses import SENDING, WAITING
+from core.statuses import SENDING, STANDBY, WAITING
 from workers.context import worker_context
+from workers.webhook_relay import Relay
 
 log = logging.getLogger("workers.scheduler")
 BATCH = 1000
@@ -65,10 +68,15 @@ def hand_over_due(ctx, now: float) -> int:
             return published
         queued = dict(zip(lanes, _lengths(ctx.redis, [dispatcher.queue_for(lane) for lane in lanes])))
         heads = ctx.deliveries.heads([d for d, _, _ in entries])
-        steps, finished = [], []
+        steps, finished, started = [], [], []
         for (delivery_id, ticket, score), head in zip(entries, heads):
             seen.add((delivery_id, ticket))
             lane = head[5]
+            if head[0] == STANDBY:
+                # A fallback step whose step before got no delivered receipt in time.
+                if ctx.deliveries.activate(delivery_id, ticket, now, schedule.moment(now, now)):
+                    started.append(Job(delivery_id, ticket, now, lane=lane))
+                continue
             step = next_step(delivery_id, ticket, head, now, schedule, queued[lane])
             if step is None:
                 finished.append((delivery_id, ticket))
@@ -84,6 +92,9 @@ def hand_over_due(ctx, now: float) -> int:
         for lane, taken in actions.items():
             published += schedule.take(dispatcher.queue_for(lane), taken)
         schedule.remove(finished)
+        about = _about(ctx, [job.delivery_id for job in started])
+        dispatcher.publish([job._replace(about=about[job.delivery_id]) for job in started])
+        published += len(started)
 
 
 def _lengths(redis, queues) -> list:
@@ -102,9 +113,23 @@ def _about(ctx, delivery_ids) -> dict:
     return {d: (f.get("messenger"), f.get("contact")) for d, f in zip(delivery_ids, found)}
 
 
+def _relay_webhooks(relay, now):
+    """Turn new events into webhook posts and hand due posts over; a bug there never stops deliveries."""
+    try:
+        published = relay.run(now)
+    except RedisError:
+        raise
+    except Exception:
+        log.exception("scheduler.webhooks_failed")
+        return
+    if published:
+        log_event(log, "scheduler.webhooks_published", count=published)
+
+
 def run(config: Config, stop: threading.Event):
     """Act on due entries and purge expired records every `scheduler_interval` seconds until stopped."""
     ctx = worker_context(config)
+    relay = Relay(ctx)
     log_event(log, "scheduler.started", interval=config.scheduler_interval)
     while not stop.is_set():
         try:
@@ -118,6 +143,7 @@ def run(config: Config, stop: threading.Event):
             purged = ctx.retention.purge(now)
             if purged:
                 log_event(log, "scheduler.purged", count=purged)
+            _relay_webhooks(relay, now)
         except RedisError as exc:
             log_event(log, "scheduler.store_unavailable", level=logging.WARNING, error=str(exc))
         stop.wait(config.scheduler_interval)

@@ -1,12 +1,14 @@
-"""Celery tasks: thin wrappers that call the delivery functions."""
+"""Celery tasks: thin wrappers that call the delivery and webhook functions."""
 
 from celery import shared_task
 from redis.exceptions import RedisError
 
 from core.dispatch import DELIVER_TASK
+from core.webhook_posts import WEBHOOK_TASK
 from workers.attempts import DeliveryFailed, conclude
 from workers.context import worker_context
 from workers.delivery import attempt_delivery
+from workers.webhook_post import attempt_post
 
 
 # throws: a delivery failed for good is an expected end, logged by the
@@ -21,3 +23,13 @@ def deliver(self, delivery_id: str, ticket: int):
         # retry be lost too, the delivery's schedule entry brings it back.
         raise self.retry(exc=exc, countdown=2, kwargsrepr=self.request.get("kwargsrepr"))
     return conclude(attempt)
+
+
+@shared_task(name=WEBHOOK_TASK, bind=True)
+def post_webhook(self, post_id: str):
+    """Make one attempt at one webhook post (its lease lets one worker at a time send it)."""
+    try:
+        return attempt_post(worker_context(self.app.dispatcher_config), post_id)
+    except RedisError as exc:
+        # The post's schedule entry, at the end of its lease, brings it back.
+        return f"store unavailable: handed over again when its lease ends ({exc})"

@@ -86,7 +86,7 @@ def blueprint(name, description) -> Blueprint:
 
 def init_app(app):
     """Add /api/v1 and its documentation to the app."""
-    from api.v1 import contacts, failed, me, messages, tokens
+    from api.v1 import contacts, failed, me, messages, tokens, webhooks
 
     app.config.update(SETTINGS)
     api = Api(app)
@@ -101,5 +101,5 @@ def init_app(app):
         "type": "string", "pattern": f"^{DELIVERY_ID_PATTERN}$"})
     app.register_blueprint(flask.Blueprint(
         "docs-assets", __name__, static_folder=swagger_ui_path, static_url_path=DOCS_ASSETS))
-    for module in (me, tokens, contacts, messages, failed):
+    for module in (me, tokens, contacts, messages, failed, webhooks):
         api.register_blueprint(module.blp)

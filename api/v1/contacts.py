@@ -3,6 +3,7 @@
 from flask import request
 from flask.views import MethodView
 from marshmallow import RAISE, ValidationError
+from redis.exceptions import RedisError
 from webargs.flaskparser import FlaskParser
 
 from api.auth import current_user
@@ -12,14 +13,27 @@ from api.fields import name_field
 from api.services import services
 from api.v1 import blueprint
 from api.v1.contact_import import CSV_TYPE, read_book
-from api.v1.schemas import (ContactIdsSchema, ContactSchema, ContactSearchSchema, ImportedSchema,
-                            ImportModeSchema)
+from core.config import MESSENGERS
+from api.v1.schemas import (ContactIdsSchema, ContactSchema, ContactSearchSchema, ContactViewSchema,
+                            ImportedSchema, ImportModeSchema, UnblockSchema)
 
 blp = blueprint("contacts", "The user's contacts: a name and an ID per messenger.")
 
 
 def _not_found(name):
     return ApiError(404, f"No contact named {name!r}.")
+
+
+def _with_blocked(user, contacts) -> list:
+    """The contacts with their blocked messengers; `blocked` null, not a 503, while Redis is away."""
+    try:
+        return services().blocked.with_blocked(user, contacts)
+    except RedisError:
+        return [{**c, "blocked": None} for c in contacts]
+
+
+def _view(user, name, ids) -> dict:
+    return _with_blocked(user, [{"name": name, **ids}])[0]
 
 
 # The search schema leaves page and page_size to this parser, and refuses any other.
@@ -31,25 +45,24 @@ class Contacts(MethodView):
     """The whole contact book."""
 
     @blp.arguments(ContactSearchSchema, location="query", as_kwargs=True, unknown=RAISE)
-    @blp.response(200, ContactSchema(many=True))
+    @blp.response(200, ContactViewSchema(many=True))
     @blp.paginate(page_size=100, max_page_size=10_000)
     def get(self, q, pagination_parameters):
         """Contacts in the order added, a page at a time; `q`: those whose name starts with it."""
-        page = pagination_parameters
-        contacts, page.item_count = services().contacts.page(
-            current_user(), page.first_item, page.page_size, q)
-        return contacts
+        user, page = current_user(), pagination_parameters
+        contacts, page.item_count = services().contacts.page(user, page.first_item, page.page_size, q)
+        return _with_blocked(user, contacts)
 
     @blp.arguments(ContactSchema)
-    @blp.response(201, ContactSchema)
+    @blp.response(201, ContactViewSchema)
     @blp.alt_response(409, response="CONFLICT")
     def post(self, contact):
         """Add a contact; 409 if one of that name exists."""
-        name = contact.pop("name")
-        if not services().contacts.create(current_user(), name, contact):
+        name, user = contact.pop("name"), current_user()
+        if not services().contacts.create(user, name, contact):
             raise ApiError(409, f"A contact named {name!r} exists; PUT /contacts/{{name}} replaces it.",
                            {"json": {"name": ["A contact of this name exists."]}})
-        return {"name": name, **contact}
+        return _view(user, name, contact)
 
 
 @blp.route("/contacts/import")
@@ -85,17 +98,18 @@ class Import(MethodView):
 class Contact(MethodView):
     """One contact, by its (URL-encoded) name."""
 
-    @blp.response(200, ContactSchema)
+    @blp.response(200, ContactViewSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, name):
         """One contact."""
-        ids = services().contacts.get(current_user(), name)
+        user = current_user()
+        ids = services().contacts.get(user, name)
         if ids is None:
             raise _not_found(name)
-        return {"name": name, **ids}
+        return _view(user, name, ids)
 
     @blp.arguments(ContactIdsSchema)
-    @blp.response(200, ContactSchema)
+    @blp.response(200, ContactViewSchema)
     def put(self, ids, name):
         """Create the contact, or replace its IDs."""
         # Every ID is optional, so only this tells a forgotten body from "no messengers".
@@ -107,8 +121,9 @@ class Contact(MethodView):
         except ValidationError as exc:
             raise ApiError(422, f"Invalid contact name: {' '.join(exc.messages)}",
                            {"path": {"name": exc.messages}}) from None
-        services().contacts.add(current_user(), name, ids)
-        return {"name": name, **ids}
+        user = current_user()
+        services().contacts.add(user, name, ids)
+        return _view(user, name, ids)
 
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -116,3 +131,20 @@ class Contact(MethodView):
         """Remove the contact."""
         if not services().contacts.remove(current_user(), name):
             raise _not_found(name)
+
+
+@blp.route("/contacts/<contact:name>/unblock", merge_slashes=False)
+class Unblock(MethodView):
+    """Deliveries to a contact's blocked messenger IDs, allowed again."""
+
+    @blp.arguments(UnblockSchema, required=False)
+    @blp.response(200, ContactViewSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, body, name):
+        """Unblock the contact's messengers (all, or those named); the contact as it is now."""
+        svc, user = services(), current_user()
+        ids = svc.contacts.get(user, name)
+        if ids is None:
+            raise _not_found(name)
+        svc.blocked.unblock(user, name, body.get("messengers") or MESSENGERS)
+        return _view(user, name, ids)

@@ -1,6 +1,6 @@
 """The bodies /api/v1 reads and answers, as marshmallow schemas (and so as OpenAPI)."""
 
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from api.fields import (NAME_MAX, NO_CONTROL_PATTERN, MessengerId, Names, Text, When,
                         message_text_field, name_field)
@@ -14,6 +14,15 @@ IMPORT_MODES = ("merge", "replace")
 PAGING_ARGUMENTS = ("page", "page_size")
 # The longest a token may be made to last: ten years.
 TOKEN_DAYS_MAX = 3650
+# What ends a fallback chain, and how long a sent step waits for its receipt.
+FALLBACK_AFTER = ("sent", "delivered")
+FALLBACK_WITHIN = 300.0
+FALLBACK_WITHIN_MAX = 7 * 86400
+
+
+def _distinct(items):
+    if len(set(items)) != len(items):
+        raise ValidationError("Names a messenger twice.")
 
 
 def _out(field=fields.String, **kwargs):
@@ -46,6 +55,29 @@ class ContactSchema(ContactIdsSchema):
 
     class Meta:
         fields = ("name", *MESSENGERS)
+
+
+class ContactViewSchema(ContactSchema):
+    """A contact as the book holds it, with the messengers whose ID refused the user's messages."""
+
+    blocked = _out(fields.List, cls_or_instance=fields.String(validate=validate.OneOf(MESSENGERS)),
+                   allow_none=True,
+                   metadata={"description": "Messengers on which this contact's ID refused the user's "
+                                            "messages (blocked the bot, unsubscribed): deliveries to it "
+                                            "end `suppressed`, unsent, until the ID changes or "
+                                            "POST /contacts/{name}/unblock. Null while Redis, which "
+                                            "keeps them, cannot be reached."})
+
+    class Meta:
+        fields = ("name", *MESSENGERS, "blocked")
+
+
+class UnblockSchema(Schema):
+    """Which messengers of a contact to unblock."""
+
+    messengers = fields.List(
+        fields.String(validate=validate.OneOf(MESSENGERS)), validate=validate.Length(min=1),
+        load_default=list(MESSENGERS), metadata={"description": "Default: all."})
 
 
 class ContactSearchSchema(Schema):
@@ -89,6 +121,38 @@ class SendSchema(Schema):
     messengers = fields.List(
         fields.String(validate=validate.OneOf(MESSENGERS)), validate=validate.Length(min=1),
         load_default=None, metadata={"description": "Only these messengers (default: all)."})
+    fallback = fields.List(
+        fields.String(validate=validate.OneOf(MESSENGERS)),
+        validate=[validate.Length(min=1, max=len(MESSENGERS)), _distinct], load_default=None,
+        metadata={"description": "Instead of every messenger at once: per contact, one delivery at "
+                                 "a time over these messengers in this order (those the contact "
+                                 "has), the next when one fails for good; the first success ends "
+                                 "the chain, its later steps `not_needed`.",
+                  "example": ["whatsapp", "viber", "telegram"]})
+    fallback_after = fields.String(
+        validate=validate.OneOf(FALLBACK_AFTER), load_default=None,
+        metadata={"description": "What ends a chain: `sent` (default), or `delivered`: a step "
+                                 "not delivered (no receipt) within `fallback_within` seconds of "
+                                 "being sent starts the next one too. Telegram, which sends no "
+                                 "receipts, ends a chain when sent."})
+    fallback_within = fields.Float(
+        validate=validate.Range(min=1, max=FALLBACK_WITHIN_MAX), load_default=None,
+        metadata={"description": f"Seconds (1 to {FALLBACK_WITHIN_MAX:,}) a sent step waits for "
+                                 f"its delivered receipt, with `fallback_after: delivered`. "
+                                 f"Default: {FALLBACK_WITHIN}."})
+
+    @validates_schema
+    def _fallback_alone(self, data, **_):
+        if data.get("fallback") is None:
+            for name in ("fallback_after", "fallback_within"):
+                if data.get(name) is not None:
+                    raise ValidationError("Only with `fallback`.", name)
+            return
+        if data.get("messengers") is not None:
+            raise ValidationError("Give `fallback` or `messengers`, not both: a chain names its "
+                                  "messengers.", "messengers")
+        if data.get("fallback_within") is not None and data.get("fallback_after") != "delivered":
+            raise ValidationError("Only with `fallback_after: delivered`.", "fallback_within")
 
 
 class IdempotencyKeySchema(Schema):
@@ -111,6 +175,8 @@ class DeliverySchema(Schema):
     attempts = _out(fields.Integer)
     last_error = _out()
     updated_at = _timestamp()
+    step = fields.Integer(metadata={"description": "Its place in its contact's fallback chain "
+                                                   "(sends with `fallback` only)."})
 
 
 class MessageSchema(Schema):

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from api.errors import ApiError
 from api.sending import send_message
+from api.v1.schemas import FALLBACK_WITHIN
 from api.v1.views import new_message_view, recorded_view
 from core.config import MESSENGERS
 from core.timeutil import epoch_to_wallclock, wallclock_to_epoch
@@ -57,8 +58,15 @@ def _conflict(problem):
 def _send(svc, user, data, keep=None):
     """Send; the answer is made, and `keep(pipe, message, now)` queued, in the recording transaction."""
     due, wallclock = _instant(data["not_before"], svc.config.timezone)
-    chosen = data["messengers"] or MESSENGERS
-    messengers = tuple(m for m in MESSENGERS if m in chosen)
+    chain = data.get("fallback")
+    if chain:
+        # The chain's order is the caller's.
+        messengers = tuple(chain)
+        after = data.get("fallback_after") or "sent"
+        fallback = (after, data.get("fallback_within") or FALLBACK_WITHIN if after == "delivered" else 0)
+    else:
+        chosen = data["messengers"] or MESSENGERS
+        messengers, fallback = tuple(m for m in MESSENGERS if m in chosen), None
     answer = {}
 
     def record(pipe, message, now):
@@ -67,7 +75,7 @@ def _send(svc, user, data, keep=None):
             keep(pipe, message, now)
 
     send_message(svc, user, data["to"], data["text"], due, wallclock, messengers,
-                 also=record, field="to")
+                 also=record, field="to", fallback=fallback)
     return answer
 
 

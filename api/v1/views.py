@@ -4,43 +4,8 @@ import time
 from collections import Counter
 
 from api.errors import ApiError
-from core.statuses import FINAL, STATUSES, waiting_status
-from core.timeutil import epoch_to_iso
-
-DELIVERY_FIELDS = ("contact", "messenger", "to", "status", "last_error")
-
-
-def summary_status(statuses) -> str:
-    """One word for a message's deliveries: the status they share, or where they stand together."""
-    distinct = set(statuses)
-    if not distinct:
-        return "empty"
-    if len(distinct) == 1:
-        return statuses[0]
-    return "partial" if distinct <= set(FINAL) else "in_progress"
-
-
-def message_view(message_id, message: dict, delivery_ids, deliveries) -> dict:
-    """A message and every delivery's status, from the store's fields."""
-    return {
-        **_head(message_id, message),
-        "sender": message["sender"],
-        "status": summary_status([d["status"] for d in deliveries]),
-        "deliveries": [
-            {"id": delivery_id, **{k: d[k] for k in DELIVERY_FIELDS},
-             "attempts": int(d["attempts"]), "updated_at": epoch_to_iso(float(d["updated_at"]))}
-            for delivery_id, d in zip(delivery_ids, deliveries)
-        ],
-    }
-
-
-def _head(message_id, message):
-    return {
-        "id": message_id,
-        "text": message["text"],
-        "not_before": epoch_to_iso(float(message["due"])),
-        "created_at": epoch_to_iso(float(message["created_at"])),
-    }
+from core.statuses import STANDBY, STATUSES, waiting_status
+from core.views import message_head, message_view, summary_status
 
 
 def new_message_view(message, now) -> dict:
@@ -49,8 +14,9 @@ def new_message_view(message, now) -> dict:
     status = waiting_status(message.due, now)
     fields = {"sender": message.sender, "text": message.text, "due": message.due,
               "created_at": message.created_at}
-    deliveries = [{"contact": d.contact, "messenger": d.messenger, "to": d.to, "status": status,
-                   "attempts": 0, "last_error": "", "updated_at": now} for d in message.deliveries]
+    deliveries = [{"contact": d.contact, "messenger": d.messenger, "to": d.to,
+                   "status": STANDBY if d.waits else status, "attempts": 0, "last_error": "",
+                   "updated_at": now, "step": d.step} for d in message.deliveries]
     return message_view(message.id, fields, [d.id for d in message.deliveries], deliveries)
 
 
@@ -62,8 +28,8 @@ def recorded_view(svc, user, message_id, now) -> dict:
                        {"headers": {"Idempotency-Key": ["The key's message is no longer kept."]}})
     ids = svc.deliveries.delivery_ids_of(message_id, message)
     status = waiting_status(float(message["due"]), now)
-    deliveries = [{**d, "status": status, "attempts": 0, "last_error": "", "updated_at": now}
-                  for d in svc.deliveries.get_many(ids)]
+    deliveries = [{**d, "status": STANDBY if int(d.get("step") or 0) > 1 else status, "attempts": 0,
+                   "last_error": "", "updated_at": now} for d in svc.deliveries.get_many(ids)]
     return message_view(message_id, message, ids, deliveries)
 
 
@@ -91,7 +57,7 @@ def message_summaries(svc, message_ids) -> list:
     views = []
     for message_id, fields in zip(message_ids, messages):
         counts = read[message_id] if message_id in read else _kept_counts(fields)
-        views.append({**_head(message_id, fields), "status": summary_status(list(counts)),
+        views.append({**message_head(message_id, fields), "status": summary_status(list(counts)),
                       "counts": counts})
     return views
 

@@ -7,9 +7,16 @@ import urllib3
 
 from workers.retry import parse_retry_after
 
-Outcome = namedtuple("Outcome", "kind error retry_after")
-SENT = Outcome("sent", "", None)
+# kind: sent, transient, permanent or blocked; provider_id: the messenger's
+# own id of a sent message, which its receipts name.
+Outcome = namedtuple("Outcome", "kind error retry_after provider_id", defaults=(None, None))
+SENT = Outcome("sent", "")
 TRANSIENT_STATUSES = frozenset({408, 429})
+
+
+def sent(provider_id) -> Outcome:
+    """Accepted; the messenger calls the message `provider_id` in its receipts."""
+    return Outcome("sent", "", None, None if provider_id is None else str(provider_id))
 
 
 def transient(error, retry_after=None) -> Outcome:
@@ -19,7 +26,12 @@ def transient(error, retry_after=None) -> Outcome:
 
 def permanent(error) -> Outcome:
     """A failure that trying again cannot mend."""
-    return Outcome("permanent", error, None)
+    return Outcome("permanent", error)
+
+
+def blocked(error) -> Outcome:
+    """A refusal that means the person will not receive from us on this messenger ID."""
+    return Outcome("blocked", error)
 
 
 def json_body(response):

@@ -10,13 +10,18 @@ Limits: about 30 messages per second overall and one per second per chat
 """
 
 from workers.gateways.base import (
-    SENT, Outcome, classify_http, json_body, permanent, retry_after_header, transient,
+    SENT, Outcome, blocked, classify_http, json_body, permanent, retry_after_header, transient,
     unexpected,
 )
 
+# 403 Forbidden: the bot was blocked by the user, the user is deactivated,
+# the bot cannot initiate a conversation with the user, the bot was kicked
+# from the group: none of them will receive the bot's messages.
+BLOCKED_CODES = frozenset({403})
+
 
 def classify_telegram(response) -> Outcome:
-    """Sent on ok; transient on 429 (with retry_after) and 5xx; permanent otherwise."""
+    """Sent on ok; transient on 429 (with retry_after) and 5xx; blocked on 403; permanent otherwise."""
     body = json_body(response)
     if not isinstance(body, dict) or not isinstance(body.get("ok"), bool):
         return unexpected(response) if response.status < 300 else classify_http(response)
@@ -26,14 +31,14 @@ def classify_telegram(response) -> Outcome:
     if not isinstance(code, int):
         code = response.status
     error = f"Telegram {code}: {body.get('description', '')}"
-    # 400 chat not found, 401 bad token, 403 blocked by the user, 404 no such
-    # method: asking again gets the same answer.
+    # 400 chat not found, 401 bad token, 404 no such method: asking again
+    # gets the same answer.
     if code == 429 or code >= 500:
         retry_after = (body.get("parameters") or {}).get("retry_after")
         if retry_after is None:
             retry_after = retry_after_header(response)
         return transient(error, retry_after)
-    return permanent(error)
+    return blocked(error) if code in BLOCKED_CODES else permanent(error)
 
 
 class TelegramGateway:

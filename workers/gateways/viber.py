@@ -10,7 +10,7 @@ which is the default limit here.
 """
 
 from workers.gateways.base import (
-    SENT, Outcome, classify_http, json_body, permanent, retry_after_header, transient,
+    Outcome, blocked, classify_http, json_body, permanent, retry_after_header, sent, transient,
     unexpected,
 )
 
@@ -23,17 +23,21 @@ from workers.gateways.base import (
 # the table are Viber's "general error": tried again.
 TRANSIENT_STATUSES = frozenset({12})
 DOCUMENTED_STATUSES = frozenset(range(1, 21))
+# 6 receiverNotSubscribed: the person unsubscribed from the bot (or never subscribed).
+BLOCKED_STATUSES = frozenset({6})
 
 
 def classify_viber(response) -> Outcome:
-    """Sent on status 0; transient on 12 and general errors; permanent on the rest."""
+    """Sent on status 0; transient on 12 and general errors; blocked on 6; permanent on the rest."""
     body = json_body(response)
     status = body.get("status") if isinstance(body, dict) else None
     if response.status != 200 or not isinstance(status, int):
         return unexpected(response) if response.status < 300 else classify_http(response)
     if status == 0:
-        return SENT
+        return sent(body.get("message_token"))
     error = f"Viber {status}: {body.get('status_message', '')}"
+    if status in BLOCKED_STATUSES:
+        return blocked(error)
     if status in DOCUMENTED_STATUSES and status not in TRANSIENT_STATUSES:
         return permanent(error)
     return transient(error, retry_after_header(response))

@@ -10,7 +10,7 @@ Throughput: 80 messages per second per business phone number by default
 """
 
 from workers.gateways.base import (
-    SENT, Outcome, classify_http, json_body, permanent, retry_after_header, transient,
+    Outcome, blocked, classify_http, json_body, permanent, retry_after_header, sent, transient,
 )
 
 # Worth trying again later: 1 API unknown (possibly a server error), 2 API
@@ -24,13 +24,17 @@ from workers.gateways.base import (
 TRANSIENT_CODES = frozenset(
     {1, 2, 4, 80007, 130429, 131000, 131016, 131048, 131056, 131057, 133004}
 )
+# The person will not receive from this number: 131026 message undeliverable
+# (not a WhatsApp number, terms not accepted, or the business blocked),
+# 131050 the user stopped marketing messages.
+BLOCKED_CODES = frozenset({131026, 131050})
 
 
 def classify_whatsapp(response) -> Outcome:
-    """Sent on 2xx; transient for the rate-limit and outage codes; permanent otherwise."""
-    if 200 <= response.status < 300:
-        return SENT
+    """Sent on 2xx; transient on rate-limit and outage codes; blocked on refusals; else permanent."""
     body = json_body(response)
+    if 200 <= response.status < 300:
+        return sent(_message_id(body))
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict) or not isinstance(error.get("code"), int):
         return classify_http(response)
@@ -41,7 +45,14 @@ def classify_whatsapp(response) -> Outcome:
         text += f" ({details})"
     if code in TRANSIENT_CODES:
         return transient(text, retry_after_header(response))
-    return permanent(text)
+    return blocked(text) if code in BLOCKED_CODES else permanent(text)
+
+
+def _message_id(body):
+    """The wamid of an accepted message ({"messages": [{"id"}]}), or None."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    first = messages[0] if isinstance(messages, list) and messages else None
+    return first.get("id") if isinstance(first, dict) else None
 
 
 class WhatsAppGateway:

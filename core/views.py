@@ -1,0 +1,46 @@
+"""Messages and deliveries as /api/v1 shows them, from the delivery store's fields (pure functions)."""
+
+from core.statuses import FINAL
+from core.timeutil import epoch_to_iso
+
+DELIVERY_FIELDS = ("contact", "messenger", "to", "status", "last_error")
+
+
+def summary_status(statuses) -> str:
+    """One word for a message's deliveries: the status they share, or where they stand together."""
+    distinct = set(statuses)
+    if not distinct:
+        return "empty"
+    if len(distinct) == 1:
+        return statuses[0]
+    return "partial" if distinct <= set(FINAL) else "in_progress"
+
+
+def delivery_view(delivery_id, delivery: dict) -> dict:
+    """One delivery: whom it is for, its status, attempts and last error (and its fallback step)."""
+    view = {"id": delivery_id, **{k: delivery[k] for k in DELIVERY_FIELDS},
+            "attempts": int(delivery["attempts"]),
+            "updated_at": epoch_to_iso(float(delivery["updated_at"]))}
+    if int(delivery.get("step") or 0):
+        view["step"] = int(delivery["step"])
+    return view
+
+
+def message_head(message_id, message: dict) -> dict:
+    """What every view of a message starts with: id, text and times."""
+    return {
+        "id": message_id,
+        "text": message["text"],
+        "not_before": epoch_to_iso(float(message["due"])),
+        "created_at": epoch_to_iso(float(message["created_at"])),
+    }
+
+
+def message_view(message_id, message: dict, delivery_ids, deliveries) -> dict:
+    """A message and every delivery's status, from the store's fields."""
+    return {
+        **message_head(message_id, message),
+        "sender": message["sender"],
+        "status": summary_status([d["status"] for d in deliveries]),
+        "deliveries": [delivery_view(delivery_id, d) for delivery_id, d in zip(delivery_ids, deliveries)],
+    }
