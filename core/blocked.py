@@ -23,15 +23,13 @@ class BlockedIds:
         self._redis = redis
         self._key = keys.blocked()
 
-    def with_blocked(self, user, contacts: list) -> list:
-        """The contacts ({"name", messenger: id}), each with `blocked`: the messengers whose ID refused the user."""
-        held = [(c, m) for c in contacts for m in MESSENGERS if c.get(m)]
-        found = self._redis.hmget(self._key, [blocked_field(m, user, c["name"]) for c, m in held]) if held else []
-        blocked = {}
-        for (contact, messenger), blocked_id in zip(held, found):
-            if blocked_id == contact[messenger]:
-                blocked.setdefault(contact["name"], []).append(messenger)
-        return [{**c, "blocked": blocked.get(c["name"], [])} for c in contacts]
+    def blocked(self, user, contact: dict) -> list:
+        """The messengers whose current ID in `contact` ({"name", messenger: id}) refused the user."""
+        held = [m for m in MESSENGERS if contact.get(m)]
+        if not held:
+            return []
+        found = self._redis.hmget(self._key, [blocked_field(m, user, contact["name"]) for m in held])
+        return [m for m, blocked_id in zip(held, found) if blocked_id == contact[m]]
 
     def unblock(self, user, name, messengers=MESSENGERS) -> None:
         """Forget that these messengers of a contact refused the user."""

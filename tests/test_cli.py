@@ -124,9 +124,8 @@ def test_add_list_show_contacts(cli):
         "Lera Long-Name  -             -              +7000",
     ]
     assert json.loads(cli("contacts", "ls", "--json").stdout) == [
-        {"name": "Artem", "telegram": "ArtemZaitsev", "whatsapp": "+799200828615", "viber": "",
-         "blocked": []},
-        {"name": "Lera Long-Name", "telegram": "", "whatsapp": "", "viber": "+7000", "blocked": []},
+        {"name": "Artem", "telegram": "ArtemZaitsev", "whatsapp": "+799200828615", "viber": ""},
+        {"name": "Lera Long-Name", "telegram": "", "whatsapp": "", "viber": "+7000"},
     ]
     shown = cli("contacts", "show", "Artem")
     assert shown.stdout == ("name:     Artem\ntelegram: ArtemZaitsev\n"

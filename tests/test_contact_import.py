@@ -241,6 +241,6 @@ def test_a_send_to_more_names_than_one_lookup_takes(stack, token):
 
 def test_a_contact_named_import_is_still_a_contact(stack, token):
     assert v1(stack, token, "PUT", "/contacts/import", {"telegram": "x"}).status_code == 200
-    assert v1(stack, token, "GET", "/contacts/import").json() == contact("import", telegram="x")
+    assert v1(stack, token, "GET", "/contacts/import").json() == {**contact("import", telegram="x"), "blocked": []}
     assert v1(stack, token, "DELETE", "/contacts/import").status_code == 204
     assert book_of(stack, token) == []
