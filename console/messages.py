@@ -211,6 +211,8 @@ def _say_sent(message: dict, when) -> None:
     by_contact = {}
     for d in deliveries:
         by_contact.setdefault(d.get("contact"), []).append(d.get("messenger"))
-    to = "; ".join(f"{name} ({', '.join(ms)})" for name, ms in by_contact.items())
+    # A fallback chain's messengers are tried one after another.
+    joint = ", then " if any(d.get("step") for d in deliveries) else ", "
+    to = "; ".join(f"{name} ({joint.join(ms)})" for name, ms in by_contact.items())
     click.echo(f"Message {message.get('id')}: {plural(len(deliveries), 'delivery', 'deliveries')} to {to}.")
     click.echo(f"Sends at {describe(when)}." if when is not None else "Sending now.")

@@ -1,18 +1,28 @@
 """Messages and deliveries as /api/v1 shows them, from the delivery store's fields (pure functions)."""
 
-from core.statuses import FINAL
+from core.statuses import DELIVERED, FINAL, NOT_NEEDED, READ, SENT
+
+# Got through, from the least to the most a messenger tells of it.
+REACHED = (SENT, DELIVERED, READ)
 from core.timeutil import epoch_to_iso
 
 DELIVERY_FIELDS = ("contact", "messenger", "to", "status", "last_error")
 
 
 def summary_status(statuses) -> str:
-    """One word for a message's deliveries: the status they share, or where they stand together."""
+    """One word for a message's deliveries: the status they share, or where they stand together.
+
+    Deliveries that all got through (sent, delivered, read; a fallback step
+    not needed beside them) share the least of those they reached.
+    """
     distinct = set(statuses)
     if not distinct:
         return "empty"
     if len(distinct) == 1:
         return statuses[0]
+    reached = [s for s in REACHED if s in distinct]
+    if reached and distinct <= {*REACHED, NOT_NEEDED}:
+        return reached[0]
     return "partial" if distinct <= set(FINAL) else "in_progress"
 
 
