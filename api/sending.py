@@ -2,6 +2,8 @@
 
 import time
 
+from redis.exceptions import WatchError
+
 from api.errors import ApiError
 from core.config import MESSENGERS
 from core.messages import new_message
@@ -36,11 +38,16 @@ def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
         if also is not None:
             also(pipe, message, now)
 
-    svc.dispatcher.submit(
-        [Job(d.id, 1, message.due, (d.messenger, d.contact), lane)
-         for d in message.deliveries if not d.waits],
-        record=record, now=now, guard=_within_open_quota(svc, sender, len(message.deliveries)),
-    )
+    try:
+        svc.dispatcher.submit(
+            [Job(d.id, 1, message.due, (d.messenger, d.contact), lane)
+             for d in message.deliveries if not d.waits],
+            record=record, now=now, guard=_within_open_quota(svc, sender, len(message.deliveries)),
+        )
+    except WatchError:
+        raise ApiError(503, "Too many sends of this user at once changed its open deliveries while "
+                            "this one was recorded; nothing was written. Try again.",
+                       headers={"Retry-After": "1"}) from None
     return message
 
 

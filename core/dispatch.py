@@ -5,6 +5,7 @@ rest to the main one. Workers take from both in turn, so a small send is
 picked up next, however many tasks a big one has waiting.
 """
 
+import random
 import time
 import uuid
 from collections import namedtuple
@@ -23,8 +24,11 @@ DELIVER_TASK = "workers.deliver"
 # a big send's deliveries, None for the rest.
 Job = namedtuple("Job", "delivery_id ticket due about lane", defaults=(None, None))
 BULK = "bulk"
-# Times a guarded send is tried while concurrent sends change what it watches.
-WATCH_TRIES = 10
+# Times a guarded send is tried while concurrent sends change what it
+# watches (each round, one of them goes through), with a pause of up to
+# WATCH_PAUSE seconds between tries so that they stop colliding.
+WATCH_TRIES = 100
+WATCH_PAUSE = 0.002
 
 
 class Dispatcher:
@@ -66,10 +70,11 @@ class Dispatcher:
                     return
                 except WatchError:
                     # Other sends kept changing the watched keys: past the
-                    # last try, a store error (503, try again).
+                    # last try, the caller's (a 503, try again).
                     if not tries_left:
                         raise
                     pipe.reset()
+                    time.sleep(random.uniform(0, WATCH_PAUSE))
 
     def _record(self, pipe, jobs, record, now):
         if record is not None:

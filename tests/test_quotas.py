@@ -148,3 +148,18 @@ def test_finished_and_cancelled_deliveries_free_the_quota(make_stack):
     while usage() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert usage() == 0 and len(v1(own, token, "GET", "/failed").json()) == 2
+
+
+def test_concurrent_sends_of_one_user_all_go_through(make_stack):
+    # Each send watches its user's count of open deliveries, which every other one changes.
+    stack = make_stack()
+    names = [f"c{i}" for i in range(20)]
+    for name in names:
+        call(stack, "POST", "/api/contacts", {"user_name": "busy", "contact": {
+            "name": name, "messangers": {"telegram": f"t{name}"}}})
+    replies, _ = flood(lambda: send(stack, "busy", names, "at once"), 160)
+    assert sorted({r.status_code for r in replies}) == [200], {r.status_code for r in replies}
+    client = redis.Redis.from_url(stack.config.redis_url, decode_responses=True)
+    keys = Keys(stack.config.redis_prefix)
+    assert client.zcard(keys.user_messages("busy")) == 160
+    assert int(client.hget(keys.user_usage("busy"), "open")) <= 160 * 20
