@@ -255,18 +255,11 @@ return 1 + handed
 """
 
 # A chain step whose entry came while on standby (its step before was sent
-# but got no delivered receipt in time): it starts now. KEYS: delivery,
-# message, schedule. ARGV: ticket, now, moment.
-_ACTIVATE = _RECOUNT + f"""
-local function id_of(key)
-  return string.match(key, 'dlv:([^:]+)$')
-end
-local s = redis.call('HMGET', KEYS[1], 'status', 'ticket')
-if s[1] ~= '{STANDBY}' or tonumber(s[2]) ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'due', ARGV[2], 'updated_at', ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], id_of(KEYS[1]) .. '|' .. s[2])
-recount(KEYS[2], '{STANDBY}', '{QUEUED}')
-return 1
+# but got no delivered receipt in time): it starts now (a step on standby
+# keeps its first ticket). KEYS: delivery, message, schedule. ARGV: ticket,
+# now, moment.
+_ACTIVATE = _FINISH + _CHAIN + """
+return activate(1, ARGV[2], ARGV[3])
 """
 
 # A messenger's receipt moves a finished delivery on, never back

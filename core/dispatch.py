@@ -104,6 +104,11 @@ class Dispatcher:
                 self._add_task(pipe, job, now)
             pipe.execute()
 
+    def start_next_step(self, deliveries, delivery_id, lane, now):
+        """Publish the task of a fallback chain's step just started (its schedule entry would, a grace later)."""
+        fields = deliveries.get(delivery_id)
+        self.publish([Job(delivery_id, 1, now, (fields.get("messenger"), fields.get("contact")), lane)])
+
     def task_message(self, job, now, again=False) -> str:
         """The task message of a job: with an ETA when it is due later than now.
 

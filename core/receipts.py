@@ -13,7 +13,6 @@ import json
 import time
 
 from core.deliveries import Chain
-from core.dispatch import Job
 from core.messages import later_steps
 from core.timeutil import epoch_to_iso
 
@@ -46,9 +45,7 @@ class Receipts:
                           self._dispatcher.schedule.moment(now, now))
         moved = store.apply_receipt(delivery_id, fields, status, now, at, error, record, chain)
         if moved == 2:
-            following = store.get(chain.later[0])
-            self._dispatcher.publish([Job(chain.later[0], 1, now, (following.get("messenger"),
-                                          following.get("contact")), fields.get("lane"))])
+            self._dispatcher.start_next_step(store, chain.later[0], fields.get("lane"), now)
         return bool(moved)
 
     def _failed_record(self, delivery_id, fields, error, now) -> dict:

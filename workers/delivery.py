@@ -142,11 +142,9 @@ def _chain(ctx, claim, delivery_id, now, outcome) -> Chain:
 
 
 def _start_next(ctx, chain, lane, now):
-    """Hand a chain's next step, just started, to Celery (its schedule entry would, a grace later)."""
-    following = chain.later[0]
-    fields = ctx.deliveries.get(following)
-    ctx.dispatcher.publish([Job(following, 1, now, (fields.get("messenger"), fields.get("contact")), lane)])
-    log_event(log, "delivery.fallback", delivery_id=following, messenger=fields.get("messenger"))
+    """Hand a chain's next step, just started, to Celery."""
+    ctx.dispatcher.start_next_step(ctx.deliveries, chain.later[0], lane, now)
+    log_event(log, "delivery.fallback", delivery_id=chain.later[0])
 
 
 def _send(ctx, claim, delivery_id, attempts):
