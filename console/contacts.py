@@ -10,6 +10,7 @@ import click
 
 from console import bookfile
 from console.client import ApiError, field_errors, path_of
+from console.contact_profile import echo_profile, edited_profile, parse_fields, profile_options
 from console.follow import on_terminal
 from console.output import echo_table, emit, json_option, note, plural
 from console.session import Session, pass_session
@@ -63,17 +64,20 @@ def contacts():
 @contacts.command("add")
 @click.argument("name")
 @messenger_options("Leave out the messengers the contact does not use.")
+@profile_options
 @pass_session
-def add(session, name, telegram, whatsapp, viber):
-    """Add a contact NAME with an ID per messenger.
+def add(session, name, telegram, whatsapp, viber, tz, field_args):
+    """Add a contact NAME with an ID per messenger, and its time zone and fields.
 
     \b
     Example:
       python cli.py contacts add Artem --telegram ArtemZaitsev --viber +799200828615
+      python cli.py contacts add Aki --telegram aki --tz Asia/Tokyo --field code=A1
     """
     ids = {"telegram": telegram or "", "whatsapp": whatsapp or "", "viber": viber or ""}
+    profile = edited_profile({}, tz, parse_fields(field_args))
     try:
-        session.api.call("POST", path_of("contacts"), body={"name": name, **ids})
+        session.api.call("POST", path_of("contacts"), body={"name": name, **ids, **profile})
     except ApiError as exc:
         if exc.status == 409:
             hint = f"python cli.py contacts edit {shlex.quote(name)} --telegram ID"
@@ -85,22 +89,26 @@ def add(session, name, telegram, whatsapp, viber):
 @contacts.command("edit")
 @click.argument("name", shell_complete=complete_contact)
 @messenger_options("An empty value (\"\") removes it.")
+@profile_options
 @pass_session
-def edit(session, name, telegram, whatsapp, viber):
-    """Change the messenger IDs of contact NAME.
+def edit(session, name, telegram, whatsapp, viber, tz, field_args):
+    """Change the messenger IDs, time zone or fields of contact NAME.
 
-    IDs not given stay as they are.
+    What is not given stays as it is.
 
     \b
     Example:
       python cli.py contacts edit Artem --viber +799200828615 --whatsapp ""
+      python cli.py contacts edit Aki --tz Europe/Helsinki --field code=B2 --field old=
     """
     changes = {m: v for m, v in zip(MESSENGERS, (telegram, whatsapp, viber)) if v is not None}
-    if not changes:
-        raise click.UsageError("Nothing to change: give --telegram, --whatsapp or --viber.")
+    field_changes = parse_fields(field_args)
+    if not changes and tz is None and not field_changes:
+        raise click.UsageError("Nothing to change: give --telegram, --whatsapp, --viber, --tz or --field.")
     current = session.api.call("GET", path_of("contacts", name))
     ids = {m: current.get(m) or "" for m in MESSENGERS} | changes
-    session.api.call("PUT", path_of("contacts", name), body=ids)
+    body = {**ids, **edited_profile(current, tz, field_changes)}
+    session.api.call("PUT", path_of("contacts", name), body=body)
     click.echo(f"Updated {name!r} ({_on(ids)}).")
 
 
@@ -181,8 +189,10 @@ def import_(session, file, fmt, replace):
 
     FILE "-" reads stdin. Contacts of the same name are replaced. The file
     is checked in full, here and by the server, before anything is written.
-    CSV has a header line name,telegram,whatsapp,viber; JSON is a list of
-    objects with those keys (what `contacts export` writes).
+    CSV has a header line name,telegram,whatsapp,viber, and may have a
+    timezone column and a field.KEY column per field; JSON is a list of
+    objects with those keys, fields as an object "fields" (what `contacts
+    export` writes). A contact without a time zone or fields gets none.
 
     \b
     Example:
@@ -283,6 +293,7 @@ def _upload(body: bytes, progress: bool):
 def _echo_contact(contact: dict) -> None:
     for field in HEADERS:
         click.echo(f"{field + ':':<10}{contact.get(field) or '-'}")
+    echo_profile(contact)
     click.echo(f"{'blocked:':<10}{', '.join(contact.get('blocked') or []) or '-'}")
 
 

@@ -1,6 +1,8 @@
 """The contact book: one MongoDB document per contact, kept in the order added."""
 
+from collections import namedtuple
 from contextlib import contextmanager
+from importlib.resources import files
 
 import pymongo
 from pymongo import DeleteOne, ReturnDocument, UpdateOne
@@ -16,6 +18,21 @@ BOOKS = "contact_books"
 BY_NAME = [("user", pymongo.ASCENDING), ("name", pymongo.ASCENDING)]
 BY_ORDER = [("user", pymongo.ASCENDING), ("seq", pymongo.ASCENDING)]
 FIELDS = {"_id": 0, "name": 1, **{m: 1 for m in MESSENGERS}}
+# A contact's profile: its time zone (absent: the service's TIMEZONE applies)
+# and its fields, short texts a template reads as `fields.<key>`. Only the
+# v1 API sets them; the original API's writes leave them as they are.
+PROFILE = ("timezone", "fields")
+WITH_PROFILE = {**FIELDS, **{key: 1 for key in PROFILE}}
+# The IANA names of the pinned tzdata package, listed: a name is one of these
+# or refused, as documented, on every machine alike. zoneinfo.available_timezones()
+# would add what the machine has beside them, such as `localtime`, its own zone.
+TIME_ZONES = tuple(sorted(files("tzdata").joinpath("zones").read_text().split()))
+FIELDS_MAX = 20
+FIELD_KEY_MAX = 64
+# A key is a Jinja2 name, so that `fields.<key>` reads it in a template.
+FIELD_KEY_PATTERN = f"^[A-Za-z_][A-Za-z0-9_]{{0,{FIELD_KEY_MAX - 1}}}$"
+FIELD_VALUE_MAX = 256
+Recipient = namedtuple("Recipient", "ids timezone fields")
 # A whole book, a page of a big one and each batch of an import take longer
 # than one request's store timeout (1 s) on a large book: reading 100,000
 # contacts takes 3 s on secantusd-py (BENCHMARKS.md, target 8).
@@ -32,8 +49,20 @@ def _ids(source: dict) -> dict:
     return {m: source.get(m) or "" for m in MESSENGERS}
 
 
-def _entry(user, name, ids, seq) -> dict:
-    return {"user": user, "name": name, "seq": seq, **_ids(ids)}
+def _entry(user, name, ids, seq, profile=None) -> dict:
+    return {"user": user, "name": name, "seq": seq, **_ids(ids), **_profile(profile)}
+
+
+def _profile(source) -> dict:
+    """What a write stores of a profile: nothing for None (the original API's writes)."""
+    if source is None:
+        return {}
+    return {"timezone": source.get("timezone"), "fields": dict(source.get("fields") or {})}
+
+
+def _shown_profile(doc) -> dict:
+    """A stored contact's time zone and fields as the v1 API shows them: null and {} if never set."""
+    return {"timezone": doc.get("timezone"), "fields": doc.get("fields") or {}}
 
 
 def prefix_bounds(prefix: str) -> dict:
@@ -90,27 +119,31 @@ class ContactBook:
                 {"_id": user}, update, {"next_seq": 1}, return_document=ReturnDocument.AFTER)
         return book["next_seq"] - count
 
-    def _replace(self, user, name, ids) -> bool:
-        return bool(self._contacts.update_one({"user": user, "name": name}, {"$set": _ids(ids)}).matched_count)
+    def _replace(self, user, name, ids, profile) -> bool:
+        update = {"$set": {**_ids(ids), **_profile(profile)}}
+        return bool(self._contacts.update_one({"user": user, "name": name}, update).matched_count)
 
-    def add(self, user: str, name: str, ids: dict) -> bool:
-        """Add a contact or replace the one of that name; True if it was new."""
+    def add(self, user: str, name: str, ids: dict, profile: dict = None) -> bool:
+        """Add a contact or replace the one of that name; True if it was new.
+
+        profile ({"timezone", "fields"}) replaces the contact's; None leaves it as it is.
+        """
         self._ping_first()
-        if self._replace(user, name, ids):
+        if self._replace(user, name, ids, profile):
             return False
         try:
-            self._contacts.insert_one(_entry(user, name, ids, self._reserve(user, 1)))
+            self._contacts.insert_one(_entry(user, name, ids, self._reserve(user, 1), profile))
         except DuplicateKeyError:
             # A concurrent add of the same name got in first; this write comes after it.
-            self._replace(user, name, ids)
+            self._replace(user, name, ids, profile)
             return False
         return True
 
-    def create(self, user: str, name: str, ids: dict) -> bool:
+    def create(self, user: str, name: str, ids: dict, profile: dict = None) -> bool:
         """Add a contact only if the user has none of that name; False if one exists."""
         self._ping_first()
         try:
-            self._contacts.insert_one(_entry(user, name, ids, self._reserve(user, 1)))
+            self._contacts.insert_one(_entry(user, name, ids, self._reserve(user, 1), profile))
         except DuplicateKeyError:
             return False
         return True
@@ -121,9 +154,9 @@ class ContactBook:
         return self._contacts.delete_one({"user": user, "name": name}).deleted_count == 1
 
     def get(self, user: str, name: str):
-        """One contact's messenger IDs, or None."""
-        doc = self._contacts.find_one({"user": user, "name": name}, FIELDS)
-        return _ids(doc) if doc else None
+        """One contact's messenger IDs, `timezone` and `fields`, or None."""
+        doc = self._contacts.find_one({"user": user, "name": name}, WITH_PROFILE)
+        return {**_ids(doc), **_shown_profile(doc)} if doc else None
 
     def all(self, user: str) -> dict:
         """Every contact of a user, name -> {messenger: ID}, in the order added."""
@@ -131,13 +164,20 @@ class ContactBook:
             docs = self._contacts.find({"user": user}, FIELDS).sort("seq", pymongo.ASCENDING)
             return {doc["name"]: _ids(doc) for doc in docs}
 
+    def recipients(self, user: str, names: list) -> dict:
+        """The user's contacts of these names (those that exist), name -> Recipient, in one read."""
+        if len(names) > IN_LIMIT:
+            wanted = set(names)
+            with self._patiently():
+                docs = [doc for doc in self._contacts.find({"user": user}, WITH_PROFILE)
+                        if doc["name"] in wanted]
+        else:
+            docs = self._contacts.find({"user": user, "name": {"$in": list(names)}}, WITH_PROFILE)
+        return {doc["name"]: Recipient(_ids(doc), **_shown_profile(doc)) for doc in docs}
+
     def some(self, user: str, names: list) -> dict:
         """The user's contacts of these names (those that exist), name -> {messenger: ID}."""
-        if len(names) > IN_LIMIT:
-            book = self.all(user)
-            return {name: book[name] for name in names if name in book}
-        docs = self._contacts.find({"user": user, "name": {"$in": list(names)}}, FIELDS)
-        return {doc["name"]: _ids(doc) for doc in docs}
+        return {name: recipient.ids for name, recipient in self.recipients(user, names).items()}
 
     def page(self, user: str, offset: int, limit: int, prefix: str = "") -> tuple:
         """Contacts in the order added, `limit` from `offset`, names starting with prefix: (contacts, total)."""
@@ -146,11 +186,12 @@ class ContactBook:
             total = self._contacts.count_documents(query)
             if offset >= total:
                 return [], total
-            docs = self._contacts.find(query, FIELDS).sort("seq", pymongo.ASCENDING).skip(offset).limit(limit)
-            return [{"name": doc["name"], **_ids(doc)} for doc in docs], total
+            docs = self._contacts.find(query, WITH_PROFILE).sort("seq", pymongo.ASCENDING)
+            docs = docs.skip(offset).limit(limit)
+            return [{"name": doc["name"], **_ids(doc), **_shown_profile(doc)} for doc in docs], total
 
     def import_book(self, user: str, contacts: list, replace: bool) -> dict:
-        """Write many contacts at once, in their order; with replace, delete the others.
+        """Write many contacts, profiles too, at once, in their order; with replace, delete the others.
 
         Counts added, replaced and removed. Not one transaction: a crash part
         way leaves some contacts written and none removed (removals come
@@ -160,12 +201,13 @@ class ContactBook:
         with self._patiently():
             existing = {doc["name"] for doc in self._contacts.find({"user": user}, {"_id": 0, "name": 1})}
         first = self._reserve(user, len(contacts)) if contacts else 0
-        entries = [_entry(user, c["name"], c, first + i) for i, c in enumerate(contacts)]
+        entries = [_entry(user, c["name"], c, first + i, c) for i, c in enumerate(contacts)]
         fresh = [e for e in entries if e["name"] not in existing]
         known = [e for e in entries if e["name"] in existing]
         late = self._insert(fresh)
         self._bulk([UpdateOne({"user": user, "name": e["name"]},
-                              {"$set": _ids(e), "$setOnInsert": {"seq": e["seq"]}}, upsert=True)
+                              {"$set": {**_ids(e), **_profile(e)}, "$setOnInsert": {"seq": e["seq"]}},
+                              upsert=True)
                     for e in known + late])
         removed = 0
         if replace:

@@ -124,12 +124,15 @@ def test_add_list_show_contacts(cli):
         "Lera Long-Name  -             -              +7000",
     ]
     assert json.loads(cli("contacts", "ls", "--json").stdout) == [
-        {"name": "Artem", "telegram": "ArtemZaitsev", "whatsapp": "+799200828615", "viber": ""},
-        {"name": "Lera Long-Name", "telegram": "", "whatsapp": "", "viber": "+7000"},
+        {"name": "Artem", "telegram": "ArtemZaitsev", "whatsapp": "+799200828615", "viber": "",
+         "timezone": None, "fields": {}},
+        {"name": "Lera Long-Name", "telegram": "", "whatsapp": "", "viber": "+7000",
+         "timezone": None, "fields": {}},
     ]
     shown = cli("contacts", "show", "Artem")
     assert shown.stdout == ("name:     Artem\ntelegram: ArtemZaitsev\n"
-                            "whatsapp: +799200828615\nviber:    -\nblocked:  -\n")
+                            "whatsapp: +799200828615\nviber:    -\n"
+                            "timezone: - (the service's TIMEZONE)\nfields:   -\nblocked:  -\n")
     assert json.loads(cli("contacts", "show", "Artem", "--json").stdout)["whatsapp"] == "+799200828615"
 
 
@@ -169,7 +172,8 @@ def test_edit_changes_only_what_is_given(cli):
     assert result.exit_code == 0, result.output
     assert result.output == "Updated 'Artem' (on telegram, viber).\n"
     assert json.loads(cli("contacts", "show", "Artem", "--json").stdout) == {
-        "name": "Artem", "telegram": "ArtemZaitsev", "whatsapp": "", "viber": "+7000", "blocked": []}
+        "name": "Artem", "telegram": "ArtemZaitsev", "whatsapp": "", "viber": "+7000",
+        "timezone": None, "fields": {}, "blocked": []}
 
 
 def test_rm_asks_first(cli):

@@ -22,7 +22,9 @@ def token(user_token):
 
 
 def contact(name, telegram="", whatsapp="", viber=""):
-    return {"name": name, "telegram": telegram, "whatsapp": whatsapp, "viber": viber}
+    """A contact as the API lists it, with no time zone and no fields (tests/test_contact_profiles.py)."""
+    return {"name": name, "telegram": telegram, "whatsapp": whatsapp, "viber": viber,
+            "timezone": None, "fields": {}}
 
 
 def book_of(stack, token):

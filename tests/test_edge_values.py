@@ -10,6 +10,7 @@ import requests
 
 from api.fields import ID_MAX, NAME_MAX, TEXT_MAX, YEAR_MAX, YEAR_MIN
 from conftest import reset, running_stack
+from core.contacts import FIELD_KEY_MAX, FIELD_VALUE_MAX, FIELDS_MAX, TIME_ZONES
 from core.timeutil import epoch_to_iso, epoch_to_wallclock, wallclock_to_epoch
 from core.users import UserStore
 from helpers import wait_until
@@ -22,6 +23,9 @@ ODD = "😀 שלום e\u0301 \u202eRTL\u202c \u200d\ufeff\U0010fffd"
 USER = (ODD + "u" * NAME_MAX)[:NAME_MAX]
 NAMES = [("😀" * NAME_MAX), ("שלום" + "x" * (NAME_MAX - 4)), "a/b%2F?#" + ODD, " spaced "]
 IDS = {"telegram": ("t" + ODD * 30)[:ID_MAX], "whatsapp": "+7" + "9" * (ID_MAX - 2), "viber": ODD}
+# The most fields, the longest keys and values, and the longest time zone name.
+FIELDS = {f"_K{n}".ljust(FIELD_KEY_MAX, "x"): (ODD * 30)[:FIELD_VALUE_MAX] for n in range(FIELDS_MAX)}
+PROFILE = {"timezone": max(TIME_ZONES, key=len), "fields": FIELDS}
 # Line breaks, tabs and other control characters, but for NUL, are a text's own.
 TEXT = ("\t\n\r\x1b\x7f\x85" + ODD + "x" * TEXT_MAX)[:TEXT_MAX]
 
@@ -74,6 +78,7 @@ def test_every_edge_value_reads_back_through_every_view(new_york):
     for name in NAMES:
         legacy("POST", "/api/contacts", {"contact": {"name": name, "messangers": {
             "telegram": IDS["telegram"], "whatsApp": IDS["whatsapp"], "viber": IDS["viber"]}}})
+        v1("PUT", "/contacts/" + quote(name, safe=""), {**IDS, **PROFILE})
     sent = [legacy("PUT", "/api/contacts", {"contact": NAMES, "message": TEXT, "time": when})["message_id"]
             for when in (EARLIEST, LATEST)]
     for when in (EARLIEST, LATEST, EARLIEST_ISO, LATEST_ISO):
@@ -82,9 +87,10 @@ def test_every_edge_value_reads_back_through_every_view(new_york):
     assert legacy("GET", "/api/contacts", {})["contacts"] == {
         name: {"telegram": IDS["telegram"], "whatsApp": IDS["whatsapp"], "viber": IDS["viber"]}
         for name in NAMES}
-    assert [c["name"] for c in v1("GET", "/contacts")] == NAMES
+    assert v1("GET", "/contacts") == [{"name": name, **IDS, **PROFILE} for name in NAMES]
     for name in NAMES:
-        assert v1("GET", "/contacts/" + quote(name, safe="")) == {"name": name, **IDS, "blocked": []}
+        assert v1("GET", "/contacts/" + quote(name, safe="")) == {"name": name, **IDS, **PROFILE,
+                                                                  "blocked": []}
     # Viber fails here: each send due at once leaves a failed record per contact.
     records = wait_until(lambda: len(f := legacy("GET", "/api/get_failed_mess", {})["data"]) == 3 * len(NAMES)
                          and f, timeout=60, message="failed records")

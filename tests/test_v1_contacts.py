@@ -8,7 +8,10 @@ from apiclient import v1
 
 # As the API shows it: no messenger of it refused the user's messages (tests/test_suppression.py).
 ARTEM = {"name": "Artem", "telegram": "ArtemZaitsev", "whatsapp": "+799200828615", "viber": ""}
-SHOWN = {**ARTEM, "blocked": []}
+# A contact given neither a time zone nor fields (tests/test_contact_profiles.py).
+NO_PROFILE = {"timezone": None, "fields": {}}
+LISTED = {**ARTEM, **NO_PROFILE}
+SHOWN = {**LISTED, "blocked": []}
 
 
 @pytest.fixture
@@ -23,14 +26,14 @@ def test_create_list_get_replace_delete(stack, token):
     assert created.json() == SHOWN
     lera = v1(stack, token, "POST", "/contacts", {"name": "Lera", "viber": "lera_v"})
     assert lera.json() == {"name": "Lera", "telegram": "", "whatsapp": "", "viber": "lera_v",
-                           "blocked": []}
+                           **NO_PROFILE, "blocked": []}
     assert [c["name"] for c in v1(stack, token, "GET", "/contacts").json()] == ["Artem", "Lera"]
     assert v1(stack, token, "GET", "/contacts/Artem").json() == SHOWN
 
     replaced = v1(stack, token, "PUT", "/contacts/Artem", {"telegram": "new"})
     assert replaced.status_code == 200
     assert replaced.json() == {"name": "Artem", "telegram": "new", "whatsapp": "", "viber": "",
-                               "blocked": []}
+                               **NO_PROFILE, "blocked": []}
     assert v1(stack, token, "GET", "/contacts/Artem").json()["telegram"] == "new"
 
     assert v1(stack, token, "DELETE", "/contacts/Artem").status_code == 204
@@ -52,7 +55,7 @@ def test_put_creates_a_missing_contact(stack, token):
     made = v1(stack, token, "PUT", "/contacts/Vasya", {"whatsapp": "+7000"})
     assert made.status_code == 200
     assert v1(stack, token, "GET", "/contacts").json() == [
-        {"name": "Vasya", "telegram": "", "whatsapp": "+7000", "viber": ""}]
+        {"name": "Vasya", "telegram": "", "whatsapp": "+7000", "viber": "", **NO_PROFILE}]
 
 
 @pytest.mark.parametrize("name", ["Анна Петровна", "a/b", "/lead", "two//slashes", "trail/",
@@ -61,7 +64,7 @@ def test_any_name_round_trips_through_the_path(stack, token, name):
     path = "/contacts/" + quote(name, safe="")
     assert v1(stack, token, "PUT", path, {"telegram": "t"}).json()["name"] == name
     assert v1(stack, token, "GET", path).json() == {
-        "name": name, "telegram": "t", "whatsapp": "", "viber": "", "blocked": []}
+        "name": name, "telegram": "t", "whatsapp": "", "viber": "", **NO_PROFILE, "blocked": []}
     assert [c["name"] for c in v1(stack, token, "GET", "/contacts").json()] == [name]
     assert v1(stack, token, "DELETE", path).status_code == 204
     assert v1(stack, token, "GET", "/contacts").json() == []
@@ -96,4 +99,4 @@ def test_contacts_are_the_token_users_own(stack, user_token):
     assert v1(stack, bob, "DELETE", "/contacts/Artem").status_code == 404
     assert v1(stack, bob, "POST", "/contacts", {"name": "Artem"}).status_code == 201
     assert v1(stack, bob, "PUT", "/contacts/Artem", {"viber": "b"}).status_code == 200
-    assert v1(stack, alice, "GET", "/contacts").json() == [ARTEM]
+    assert v1(stack, alice, "GET", "/contacts").json() == [LISTED]

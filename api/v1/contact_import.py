@@ -2,7 +2,8 @@
 
 Every bad row is listed with where it is (a JSON list's item number, a CSV
 file's line number counting the header as line 1); one bad row and nothing
-is written.
+is written. A CSV file's `timezone` column is the contact's time zone (empty:
+null) and each `field.<key>` column one of its fields (empty: not set).
 """
 
 import csv
@@ -12,13 +13,15 @@ from marshmallow import ValidationError
 
 from api.errors import ApiError
 from api.v1.schemas import ContactSchema
+from core.config import MESSENGERS
 
 CSV_TYPE = "text/csv"
-COLUMNS = tuple(ContactSchema.Meta.fields)
+COLUMNS = ("name", *MESSENGERS, "timezone")
+FIELD_COLUMN = "field."
 
 
 def read_book(request, limit: int) -> list:
-    """The contacts of an import request, each {name, telegram, whatsapp, viber}, in order."""
+    """The contacts of an import request, each as ContactSchema loads it, in order."""
     if request.mimetype == CSV_TYPE:
         location, rows = "csv", _csv_rows(request.get_data())
     else:
@@ -44,19 +47,31 @@ def _csv_rows(data: bytes):
                        {"csv": ["Not UTF-8 text."]}) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
-    unknown = [column for column in header if column not in COLUMNS]
+    unknown = [column for column in header
+               if column not in COLUMNS and not column.startswith(FIELD_COLUMN)]
     if "name" not in header or unknown:
         problem = f"unknown column {unknown[0]!r}" if unknown else "no name column"
-        raise ApiError(422, f"The CSV's header line must name columns of {','.join(COLUMNS)}: {problem}.",
-                       {"csv": {"line 1": [f"Columns of {','.join(COLUMNS)}, name among them."]}})
+        known = f"{','.join(COLUMNS)} or {FIELD_COLUMN}<key>"
+        raise ApiError(422, f"The CSV's header line must name columns of {known}: {problem}.",
+                       {"csv": {"line 1": [f"Columns of {known}, name among them."]}})
     rows = []
     try:
         for row in reader:
-            rows.append((f"line {reader.line_num}", row))
+            rows.append((f"line {reader.line_num}", row if None in row else _from_csv(row)))
     except csv.Error as exc:
         raise ApiError(422, f"The CSV cannot be read at line {reader.line_num}: {exc}.",
                        {"csv": {f"line {reader.line_num}": [str(exc)]}}) from None
     return rows
+
+
+def _from_csv(row: dict) -> dict:
+    """A CSV row as the JSON contact it stands for."""
+    contact = {column: value for column, value in row.items() if not column.startswith(FIELD_COLUMN)}
+    if "timezone" in contact:
+        contact["timezone"] = contact["timezone"] or None
+    contact["fields"] = {column[len(FIELD_COLUMN):]: value for column, value in row.items()
+                         if column.startswith(FIELD_COLUMN) and value}
+    return contact
 
 
 def _checked(location, rows) -> list:

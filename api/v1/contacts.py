@@ -57,7 +57,7 @@ class Contacts(MethodView):
     def post(self, contact):
         """Add a contact; 409 if one of that name exists."""
         name, user = contact.pop("name"), current_user()
-        if not services().contacts.create(user, name, contact):
+        if not services().contacts.create(user, name, contact, profile=contact):
             raise ApiError(409, f"A contact named {name!r} exists; PUT /contacts/{{name}} replaces it.",
                            {"json": {"name": ["A contact of this name exists."]}})
         return _view(user, name, contact)
@@ -74,10 +74,14 @@ class Import(MethodView):
     @blp.doc(requestBody={"required": True, "content": {
         "application/json": {"schema": {"type": "array", "items": ContactSchema}},
         CSV_TYPE: {"schema": {"type": "string"},
-                   "example": "name,telegram,whatsapp,viber\nArtem,ArtemZaitsev,+799200828615,\n"},
+                   "example": "name,telegram,whatsapp,viber,timezone,field.code\n"
+                              "Artem,ArtemZaitsev,+799200828615,,Europe/Moscow,A1\n"},
     }})
     def post(self, mode):
         """Add or replace many contacts (a JSON list, or CSV with a name,telegram,whatsapp,viber header).
+
+        A CSV file may also have a `timezone` column (empty: null) and a
+        `field.<key>` column per field (empty: the contact has no such field).
 
         All rows are checked first: any bad one is a 422 listing each bad row
         (item or line number) and nothing is written. `mode=replace` also
@@ -109,7 +113,7 @@ class Contact(MethodView):
     @blp.arguments(ContactIdsSchema)
     @blp.response(200, ContactViewSchema)
     def put(self, ids, name):
-        """Create the contact, or replace its IDs."""
+        """Create the contact, or replace it: its IDs, time zone and fields (one left out: none)."""
         # Every ID is optional, so only this tells a forgotten body from "no messengers".
         if not isinstance(request.get_json(silent=True), dict):
             raise ApiError(400, "The request body must be a JSON object of messenger IDs.",
@@ -120,7 +124,7 @@ class Contact(MethodView):
             raise ApiError(422, f"Invalid contact name: {' '.join(exc.messages)}",
                            {"path": {"name": exc.messages}}) from None
         user = current_user()
-        services().contacts.add(user, name, ids)
+        services().contacts.add(user, name, ids, profile=ids)
         return _view(user, name, ids)
 
     @blp.response(204)
