@@ -8,6 +8,8 @@ from marshmallow import ValidationError, fields, validate
 NAME_MAX = 100
 ID_MAX = 256
 TEXT_MAX = 4096
+# A /api/v1 text: longer than a messenger takes goes in parts (core/parts.py).
+LONG_TEXT_MAX = 20000
 
 
 # Unicode's control characters (category Cc), as documented and as checked.
@@ -18,7 +20,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 YEAR_MIN, YEAR_MAX = 2, 9998
 
 
-def _documented(kwargs, **schema):
+def documented(kwargs, **schema):
     """A field's kwargs with these OpenAPI properties added to its metadata."""
     return {**kwargs, "metadata": {**schema, **kwargs.get("metadata", {})}}
 
@@ -51,7 +53,7 @@ def name_field(**kwargs):
     """A user or contact name: 1 to 100 characters, any a person can type."""
     return fields.String(
         validate=Text(min=1, max=NAME_MAX),
-        **_documented(kwargs, pattern=NO_CONTROL_PATTERN),
+        **documented(kwargs, pattern=NO_CONTROL_PATTERN),
     )
 
 
@@ -64,7 +66,7 @@ class Names(fields.Field):
     def __init__(self, max_items, **kwargs):
         name = {"type": "string", "minLength": 1, "maxLength": NAME_MAX, "pattern": NO_CONTROL_PATTERN}
         one_of = [name, {"type": "array", "items": name, "minItems": 1}]
-        super().__init__(**_documented(kwargs, oneOf=one_of))
+        super().__init__(**documented(kwargs, oneOf=one_of))
         self._max_items = max_items
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -91,16 +93,16 @@ class MessengerId(fields.String):
 
     def __init__(self, **kwargs):
         super().__init__(load_default="", allow_none=True, validate=Text(max=ID_MAX),
-                         **_documented(kwargs, pattern=NO_CONTROL_PATTERN))
+                         **documented(kwargs, pattern=NO_CONTROL_PATTERN))
 
     def deserialize(self, value, attr=None, data=None, **kwargs):
         """Read an ID, turning null into the empty string."""
         return super().deserialize(value, attr, data, **kwargs) or ""
 
 
-def message_text_field(**kwargs):
-    """A message text: 1 to 4096 characters, line breaks and tabs too."""
-    return fields.String(validate=Text(min=1, max=TEXT_MAX, control=True), **kwargs)
+def message_text_field(max_length=TEXT_MAX, **kwargs):
+    """A message text: 1 to max_length (4096) characters, line breaks and tabs too."""
+    return fields.String(validate=Text(min=1, max=max_length, control=True), **kwargs)
 
 
 def _real_date(parts):
@@ -110,7 +112,7 @@ def _real_date(parts):
         datetime(*parts)
     except (TypeError, ValueError, OverflowError) as exc:
         raise ValidationError(f"Not a real date and time: {exc}.") from exc
-    _in_range(parts[0])
+    in_year_range(parts[0])
 
 
 def wallclock_field(**kwargs):
@@ -129,7 +131,7 @@ class When(fields.Field):
     def __init__(self, **kwargs):
         one_of = [{"type": "string", "format": "date-time"},
                   {"type": "array", "items": {"type": "integer"}, "minItems": 6, "maxItems": 6}]
-        super().__init__(**_documented(kwargs, oneOf=one_of))
+        super().__init__(**documented(kwargs, oneOf=one_of))
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
@@ -140,10 +142,10 @@ class When(fields.Field):
             raise ValidationError("Not an ISO 8601 date and time.") from None
         if moment.tzinfo is None:
             raise ValidationError("Must carry a UTC offset, as in 2030-01-01T09:00:00+03:00.")
-        _in_range(moment.year)
+        in_year_range(moment.year)
         return moment.astimezone(timezone.utc)
 
 
-def _in_range(year):
+def in_year_range(year):
     if not YEAR_MIN <= year <= YEAR_MAX:
         raise ValidationError(f"The year must be between {YEAR_MIN} and {YEAR_MAX}.")

@@ -6,30 +6,23 @@ from redis.exceptions import WatchError
 
 from api.errors import ApiError
 from core.config import MESSENGERS
-from core.messages import new_message
 from core.dispatch import Job
+from core.messages import new_message
+from core.templates import TemplateRefused
 
 
 def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS,
-                 also=None, field="contact", fallback=None):
+                 also=None, field="contact", fallback=None, personal=None, asked=None):
     """Record a message and dispatch its deliveries; unknown names write nothing.
 
     `also(pipe, message, now)` queues more writes into the recording transaction;
     `field` is the body field that named the recipients, for the error;
     `fallback` ((after, within)) makes each recipient's deliveries a chain
-    over `messengers` in that order, of which only the first steps start.
+    over `messengers` in that order, of which only the first steps start;
+    `personal` and `asked` as new_message takes them.
     """
-    limit = svc.config.max_recipients
-    if len(set(names)) > limit:
-        raise ApiError(422, f"A send may name at most {limit} contacts.",
-                       {"json": {field: [f"Names {len(set(names))} contacts; at most {limit}."]}})
-    book = svc.contacts.some(sender, names)
-    missing = [n for n in names if n not in book]
-    if missing:
-        raise ApiError(404, f"Unknown contact(s): {', '.join(missing)}",
-                       {"json": {field: [f"No contact named {n!r}." for n in missing]}})
-    message = new_message(sender, text, due, wallclock, {n: book[n] for n in names}, messengers,
-                          fallback)
+    message = plan_message(svc, sender, names, text, due, wallclock, messengers, field, fallback,
+                           personal, asked)
     now = time.time()
     lane = svc.dispatcher.lane_for(len(message.deliveries))
 
@@ -40,7 +33,7 @@ def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
 
     try:
         svc.dispatcher.submit(
-            [Job(d.id, 1, message.due, (d.messenger, d.contact), lane)
+            [Job(d.id, 1, message.due if d.due is None else d.due, (d.messenger, d.contact), lane)
              for d in message.deliveries if not d.waits],
             record=record, now=now, guard=_within_open_quota(svc, sender, len(message.deliveries)),
         )
@@ -49,6 +42,34 @@ def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
                             "this one was recorded; nothing was written. Try again.",
                        headers={"Retry-After": "1"}) from None
     return message
+
+
+def plan_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS, field="contact",
+                 fallback=None, personal=None, asked=None):
+    """The message a send would record, from the sender's contacts; nothing written.
+
+    Unknown names are a 404 naming them; a template that does not render
+    for a contact a 422 naming `text`.
+    """
+    limit = svc.config.max_recipients
+    if len(set(names)) > limit:
+        raise ApiError(422, f"A send may name at most {limit} contacts.",
+                       {"json": {field: [f"Names {len(set(names))} contacts; at most {limit}."]}})
+    book = svc.contacts.recipients(sender, names)
+    missing = [n for n in names if n not in book]
+    if missing:
+        raise ApiError(404, f"Unknown contact(s): {', '.join(missing)}",
+                       {"json": {field: [f"No contact named {n!r}." for n in missing]}})
+    try:
+        return new_message(sender, text, due, wallclock, {n: book[n] for n in names}, messengers,
+                           fallback, personal, asked)
+    except TemplateRefused as exc:
+        raise template_refused(exc) from None
+
+
+def template_refused(exc) -> ApiError:
+    """The 422 of a template that cannot be used."""
+    return ApiError(422, f"The text's template cannot be used: {exc}", {"json": {"text": [str(exc)]}})
 
 
 def _within_open_quota(svc, sender, count):

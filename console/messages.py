@@ -1,6 +1,7 @@
 """`send` and `messages ...`: sending, following and cancelling messages."""
 
 import sys
+from datetime import datetime
 
 import click
 
@@ -13,10 +14,39 @@ from console.session import pass_session
 from console.when import When, describe
 from core import statuses
 from core.config import MESSENGERS
+from core.timing import parse_time_of_day
 
 DELIVERY_HEADERS = ("contact", "messenger", "status", "attempts", "last error")
 SENT = (statuses.SENT, statuses.DELIVERED, statuses.READ)
 LIST_HEADERS = ("id", "created", "not before", "status", "deliveries", "text")
+PREVIEW_HEADERS = ("contact", "messenger", "due", "text")
+
+
+def parse_wall_time(ctx, param, value):
+    """--local-time 2030-01-31T09:00: a wall time with no offset, as the API takes it."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("not a date and time as 2030-01-31T09:00.") from None
+    if moment.tzinfo is not None:
+        raise click.BadParameter("give no UTC offset: it is each contact's own wall time.")
+    return value
+
+
+def parse_quiet_hours(ctx, param, value):
+    """--quiet-hours 22:00-08:00 → ["22:00", "08:00"]."""
+    if value is None:
+        return None
+    start, dash, end = value.partition("-")
+    try:
+        if not dash:
+            raise ValueError(f"{value!r} is not HH:MM-HH:MM.")
+        parse_time_of_day(start.strip()), parse_time_of_day(end.strip())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return [start.strip(), end.strip()]
 
 
 def parse_only(ctx, param, value):
@@ -49,6 +79,17 @@ def parse_only(ctx, param, value):
 @click.option("--fallback-within", metavar="SECONDS", type=click.FloatRange(min=1),
               help="With --fallback-after delivered: how long a sent step waits for its receipt "
                    "(default 300).")
+@click.option("--template", is_flag=True,
+              help="TEXT is a Jinja2 template of name, fields and messenger, rendered per contact: "
+                   "'Hi {{ fields.first_name }}, your code is {{ fields.code }}'.")
+@click.option("--local-time", "wall_time", metavar="WALLTIME", callback=parse_wall_time,
+              help="Instead of --at: at this wall time in each contact's own time zone "
+                   "(2030-01-31T09:00, no offset).")
+@click.option("--quiet-hours", metavar="HH:MM-HH:MM", callback=parse_quiet_hours,
+              help="Nothing in this window of each contact's day (22:00-08:00): such deliveries go at "
+                   "its end.")
+@click.option("--preview", is_flag=True,
+              help="Only show each delivery's text and due time; send nothing.")
 @click.option("--wait", is_flag=True,
               help="Follow the deliveries until each is sent, failed or cancelled; exit 1 if any failed.")
 @click.option("--wait-timeout", metavar="SECONDS", type=click.FloatRange(min=0), default=600,
@@ -58,8 +99,8 @@ def parse_only(ctx, param, value):
               help="Sending again with the same key returns the first message instead of sending twice.")
 @json_option
 @pass_session
-def send(session, text, names, when, only, fallback, fallback_after, fallback_within, wait,
-         wait_timeout, idempotency_key, as_json):
+def send(session, text, names, when, only, fallback, fallback_after, fallback_within, template,
+         wall_time, quiet_hours, preview, wait, wait_timeout, idempotency_key, as_json):
     """Send TEXT to contacts, now or later.
 
     TEXT "-" reads the text from stdin. Each contact gets it on every messenger they have an ID for (or those
@@ -71,6 +112,7 @@ def send(session, text, names, when, only, fallback, fallback_after, fallback_wi
       python cli.py send "Stand-up!" --to Artem --at 09:55 --only telegram
       python cli.py send "Deploy done" --to Artem --at +5s --wait
       python cli.py send "Your code: 1234" --to Artem --fallback whatsapp,viber,telegram
+      python cli.py send "Hi {{ name }}" --template --to Artem --local-time 2030-01-31T09:00 --quiet-hours 22:00-08:00
     """
     if text == "-":
         text = sys.stdin.read().rstrip("\n")
@@ -79,12 +121,16 @@ def send(session, text, names, when, only, fallback, fallback_after, fallback_wi
         body["not_before"] = when.isoformat()
     if only:
         body["messengers"] = only
-    options = {"fallback": fallback, "fallback_after": fallback_after, "fallback_within": fallback_within}
+    options = {"fallback": fallback, "fallback_after": fallback_after, "fallback_within": fallback_within,
+               "template": template or None, "local_time": wall_time, "quiet_hours": quiet_hours}
     body.update({k: v for k, v in options.items() if v is not None})
+    if preview:
+        emit(session.api.call("POST", path_of("messages", "preview"), body=body), as_json, _echo_preview)
+        return
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
     message = session.api.call("POST", path_of("messages"), body=body, headers=headers)
     if not as_json:
-        _say_sent(message, when)
+        _say_sent(message, when, wall_time)
     if wait:
         message = following.follow(session.api, message, wait_timeout, following.on_terminal())
         if not as_json:
@@ -182,6 +228,8 @@ def _echo_message(message: dict) -> None:
     click.echo(f"Message {message.get('id')}  {status_style(message.get('status') or '-')}")
     click.echo(f"Text:       {shorten(message.get('text'), 70)}")
     click.echo(f"Not before: {local_time(message.get('not_before'))}")
+    if message.get("local_time"):
+        click.echo(f"Local time: {message['local_time'].replace('T', ' ')} in each contact's zone")
     click.echo(f"Created:    {local_time(message.get('created_at'))}")
     click.echo()
     echo_deliveries(message)
@@ -206,7 +254,13 @@ def fail_if_any_failed(message: dict) -> None:
                        "See them with: python cli.py failed ls")
 
 
-def _say_sent(message: dict, when) -> None:
+def _echo_preview(preview: dict) -> None:
+    rows = [[d.get("contact"), d.get("messenger"), local_time(d.get("due_at")), shorten(d.get("text"), 60)]
+            for d in preview.get("deliveries", [])]
+    echo_table(PREVIEW_HEADERS, rows, empty="No deliveries: none of these contacts has an ID for them.")
+
+
+def _say_sent(message: dict, when, wall_time=None) -> None:
     deliveries = message.get("deliveries", [])
     by_contact = {}
     for d in deliveries:
@@ -215,4 +269,9 @@ def _say_sent(message: dict, when) -> None:
     joint = ", then " if any(d.get("step") for d in deliveries) else ", "
     to = "; ".join(f"{name} ({joint.join(ms)})" for name, ms in by_contact.items())
     click.echo(f"Message {message.get('id')}: {plural(len(deliveries), 'delivery', 'deliveries')} to {to}.")
-    click.echo(f"Sends at {describe(when)}." if when is not None else "Sending now.")
+    if wall_time is not None:
+        click.echo(f"Sends at {wall_time.replace('T', ' ')} in each contact's time zone.")
+    else:
+        click.echo(f"Sends at {describe(when)}." if when is not None else "Sending now.")
+    if message.get("quiet_hours"):
+        click.echo(f"Not between {' and '.join(message['quiet_hours'])} of a contact's day.")

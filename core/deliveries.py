@@ -18,7 +18,7 @@ message.completed), in the same script: no status changes without its event.
 
 import json
 import math
-from collections import namedtuple
+from collections import Counter, namedtuple
 
 from core.blocked import blocked_field
 from core.keys import Keys
@@ -30,8 +30,10 @@ from core.statuses import (
 
 # step, last: its place in a fallback chain and the chain's last delivery's
 # number (None outside chains); after, within: the message's fallback rule.
+# text is the delivery's own (a template's rendering) or else the message's;
+# parts, how many of a long text's parts the messenger has accepted.
 Claim = namedtuple("Claim", "outcome detail messenger to sender contact text time attempts due lane "
-                            "step last after within")
+                            "step last after within parts")
 # The messengers whose receipts name their own message ids (kept for them only).
 RECEIPT_MESSENGERS = ("whatsapp", "viber")
 # What a finishing step does to its fallback chain: the ids of its later
@@ -101,7 +103,8 @@ end
 # schedule, blocked. ARGV: ticket, lease seconds, schedule member.
 _CLAIM = _RECOUNT + _BLOCKED_FIELD + lua_set("WAITING", WAITING) + f"""
 local d = redis.call('HMGET', KEYS[1], 'status', 'ticket', 'lease', 'attempts', 'due',
-                     'messenger', 'to', 'sender', 'contact', 'lane', 'step', 'last')
+                     'messenger', 'to', 'sender', 'contact', 'lane', 'step', 'last', 'text',
+                     'parts')
 if not d[1] then return {{'skip', 'missing'}} end
 if tonumber(d[2]) ~= tonumber(ARGV[1]) then return {{'skip', 'stale'}} end
 local clock = redis.call('TIME')
@@ -124,8 +127,8 @@ redis.call('HSET', KEYS[1], 'status', '{SENDING}', 'lease', lease,
 redis.call('ZADD', KEYS[3], lease, ARGV[3])
 recount(KEYS[2], d[1], '{SENDING}')
 local m = redis.call('HMGET', KEYS[2], 'text', 'time', 'fallback_after', 'fallback_within')
-return {{'go', '', d[6], d[7], d[8], d[9], m[1], m[2], tostring(attempts), d[5], d[10], d[11], d[12],
-        m[3], m[4]}}
+return {{'go', '', d[6], d[7], d[8], d[9], d[13] or m[1], m[2], tostring(attempts), d[5], d[10], d[11],
+        d[12], m[3], m[4], d[14] or '0'}}
 """
 
 _HOLDS = f"""
@@ -377,33 +380,36 @@ class DeliveryStore:
     def write(self, pipe, message, now: float, lane=None):
         """Queue the writes that record a new message and its deliveries (in `lane`, if not the main one)."""
         k = self._keys
-        status = waiting_status(message.due, now)
+        # A delivery is due when the message (or its own time) is, or on
+        # receipt if that is past: its lateness, in the latency metric too,
+        # never counts from a date long gone.
+        dues = [max(message.due if d.due is None else d.due, now) for d in message.deliveries]
+        statuses = [STANDBY if d.waits else waiting_status(due, now)
+                    for d, due in zip(message.deliveries, dues)]
         count = len(message.deliveries)
-        standby = sum(1 for d in message.deliveries if d.waits)
-        counts = {f"n:{s}": n for s, n in ((status, count - standby), (STANDBY, standby)) if n}
+        counts = {f"n:{s}": n for s, n in Counter(statuses).items()}
         chain = {}
         if message.fallback:
             chain = dict(zip(("fallback_after", "fallback_within"), message.fallback))
         pipe.hset(k.message(message.id), mapping={
             "sender": message.sender, "text": message.text, "time": json.dumps(message.time),
             "due": message.due, "created_at": message.created_at,
-            "count": count, "open": count, "counted": 1, **counts, **chain,
+            "count": count, "open": count, "counted": 1, **counts, **chain, **message.asked,
         })
         pipe.hincrby(k.user_usage(message.sender), "open", count)
         pipe.zadd(k.user_messages(message.sender), {message.id: message.created_at})
         if not message.deliveries:
             pipe.zadd(k.retention(), {k.retention_message(message.id): now + self._keep})
-        # A delivery is due when the message is, or on receipt if that is past: its
-        # lateness, in the latency metric too, never counts from a date long gone.
-        due = max(message.due, now)
         extra = {} if lane is None else {"lane": lane}
-        for d in message.deliveries:
-            steps = {"step": d.step, "last": d.last} if d.step else {}
+        for d, due, status in zip(message.deliveries, dues, statuses):
+            own = {"step": d.step, "last": d.last} if d.step else {}
+            if d.text is not None:
+                own["text"] = d.text
             pipe.hset(k.delivery(d.id), mapping={
                 "message_id": message.id, "sender": message.sender, "contact": d.contact,
-                "messenger": d.messenger, "to": d.to, "status": STANDBY if d.waits else status,
-                "attempts": 0, "ticket": 1, "due": due, "lease": 0, "last_error": "",
-                "updated_at": now, **extra, **steps,
+                "messenger": d.messenger, "to": d.to, "status": status,
+                "attempts": 0, "ticket": 1, "due": due, "due_at": due, "lease": 0, "last_error": "",
+                "updated_at": now, **extra, **own,
             })
 
     def claim(self, delivery_id, ticket, lease_seconds) -> Claim:

@@ -22,6 +22,10 @@ class Delivery:
     to: str
     step: int = 0
     last: int = 0
+    # Its own text (a template's rendering) and due time (a contact's local
+    # time or quiet hours), where the message's are not its.
+    text: str = None
+    due: float = None
 
     @property
     def waits(self) -> bool:
@@ -44,27 +48,34 @@ class Message:
     # the next step is not needed ("sent" or "delivered"), and how long a
     # sent step waits for its delivered receipt before the next one starts.
     fallback: tuple = None
+    # What else the send asked for, as its view shows it: template,
+    # local_time, quiet_hours, schedule_id (strings, kept in its record).
+    asked: dict = field(default_factory=dict)
 
 
 def new_message(sender, text, due, wallclock, recipients, messengers=MESSENGERS,
-                fallback=None) -> Message:
+                fallback=None, personal=None, asked=None) -> Message:
     """Plan a message: a delivery for every recipient's non-empty messenger ID.
 
     With `fallback` ((after, within) of a chain), `messengers` is the chain's
     order, and each recipient's deliveries are one chain over those they have.
+    `personal(name, recipient, messenger)` gives a delivery's own (text, due),
+    either None for the message's; the message is then due with its first.
     """
     message_id = uuid.uuid4().hex
     deliveries = []
-    for contact, ids in recipients.items():
+    for contact, recipient in recipients.items():
+        ids = recipient.ids
         used = [m for m in messengers if ids.get(m)]
         first = len(deliveries)
         for step, messenger in enumerate(used, 1):
-            chain = (step, first + len(used) - 1) if fallback else ()
-            deliveries.append(
-                Delivery(f"{message_id}-{len(deliveries)}", contact, messenger, ids[messenger], *chain)
-            )
-    return Message(message_id, sender, text, due, list(wallclock), time.time(), deliveries,
-                   fallback)
+            chain = (step, first + len(used) - 1) if fallback else (0, 0)
+            own = personal(contact, recipient, messenger) if personal else ()
+            deliveries.append(Delivery(f"{message_id}-{len(deliveries)}", contact, messenger,
+                                       ids[messenger], *chain, *own))
+    dues = [d.due for d in deliveries if d.due is not None]
+    return Message(message_id, sender, text, min(dues) if dues else due, list(wallclock), time.time(),
+                   deliveries, fallback, asked or {})
 
 
 def later_steps(delivery_id, last) -> list:

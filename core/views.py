@@ -1,10 +1,12 @@
 """Messages and deliveries as /api/v1 shows them, from the delivery store's fields (pure functions)."""
 
+import json
+
 from core.statuses import DELIVERED, FINAL, NOT_NEEDED, READ, SENT
+from core.timeutil import epoch_to_iso
 
 # Got through, from the least to the most a messenger tells of it.
 REACHED = (SENT, DELIVERED, READ)
-from core.timeutil import epoch_to_iso
 
 DELIVERY_FIELDS = ("contact", "messenger", "to", "status", "last_error")
 
@@ -33,6 +35,10 @@ def delivery_view(delivery_id, delivery: dict) -> dict:
             "updated_at": epoch_to_iso(float(delivery["updated_at"]))}
     if int(delivery.get("step") or 0):
         view["step"] = int(delivery["step"])
+    # Deliveries recorded before they kept their own due time were due with their first attempt.
+    view["due_at"] = epoch_to_iso(float(delivery.get("due_at") or delivery["due"]))
+    if delivery.get("text") is not None:
+        view["text"] = delivery["text"]
     return view
 
 
@@ -48,9 +54,18 @@ def message_head(message_id, message: dict) -> dict:
 
 def message_view(message_id, message: dict, delivery_ids, deliveries) -> dict:
     """A message and every delivery's status, from the store's fields."""
+    asked = {}
+    if message.get("template"):
+        asked["template"] = True
+    for name in ("local_time", "schedule_id"):
+        if message.get(name):
+            asked[name] = message[name]
+    if message.get("quiet_hours"):
+        asked["quiet_hours"] = json.loads(message["quiet_hours"])
     return {
         **message_head(message_id, message),
         "sender": message["sender"],
         "status": summary_status([d["status"] for d in deliveries]),
+        **asked,
         "deliveries": [delivery_view(delivery_id, d) for delivery_id, d in zip(delivery_ids, deliveries)],
     }

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from api.fields import LONG_TEXT_MAX
 from apiclient import received, v1, wallclock
 from helpers import wait_until
 
@@ -151,7 +152,7 @@ def test_an_unknown_contact_is_a_404_naming_it_and_nothing_is_written(stack, tok
     ({"to": ["Artem", ""], "text": "x"}, "to"),
     ({"to": "Artem"}, "text"),
     ({"to": "Artem", "text": ""}, "text"),
-    ({"to": "Artem", "text": "x" * 4097}, "text"),
+    ({"to": "Artem", "text": "x" * (LONG_TEXT_MAX + 1)}, "text"),
     ({"to": "Artem", "text": "x", "not_before": "tomorrow"}, "not_before"),
     ({"to": "Artem", "text": "x", "not_before": "2030-01-01T09:00:00"}, "not_before"),
     ({"to": "Artem", "text": "x", "not_before": [2030, 2, 30, 0, 0, 0]}, "not_before"),

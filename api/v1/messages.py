@@ -6,9 +6,10 @@ from flask.views import MethodView
 from api.auth import current_user
 from api.services import services
 from api.v1 import blueprint
-from api.v1.schemas import (CancelledSchema, IdempotencyKeySchema, MessageSchema,
-                            MessageSummarySchema, SendSchema)
-from api.v1.sends import send
+from api.v1.message_schemas import (CancelledSchema, MessageSchema, MessageSummarySchema,
+                                    PreviewSchema)
+from api.v1.schemas import IdempotencyKeySchema, SendSchema
+from api.v1.sends import preview, send
 from api.v1.views import cancel_message, message_summaries, own_message
 
 blp = blueprint("messages", "Messages and the status of each of their deliveries.")
@@ -41,7 +42,19 @@ class Messages(MethodView):
         return send(services(), current_user(), data, key, request.get_json())
 
 
-@blp.route("/messages/<message_id>")
+@blp.route("/messages/preview")
+class Preview(MethodView):
+    """A send tried out."""
+
+    @blp.arguments(SendSchema)
+    @blp.response(200, PreviewSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, data):
+        """Each delivery a send of this body would make, with its text and due time; nothing is sent."""
+        return preview(services(), current_user(), data)
+
+
+@blp.route("/messages/<message:message_id>")
 class Message(MethodView):
     """One message."""
 
@@ -52,7 +65,7 @@ class Message(MethodView):
         return own_message(services(), current_user(), message_id)
 
 
-@blp.route("/messages/<message_id>/cancel")
+@blp.route("/messages/<message:message_id>/cancel")
 class Cancel(MethodView):
     """Stop what has not started."""
 

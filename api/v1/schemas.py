@@ -1,15 +1,16 @@
 """The bodies /api/v1 reads and answers, as marshmallow schemas (and so as OpenAPI)."""
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+import re
 
-from api.fields import (NAME_MAX, NO_CONTROL_PATTERN, MessengerId, Names, Text, When,
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
+
+from api.fields import (LONG_TEXT_MAX, NAME_MAX, NO_CONTROL_PATTERN, MessengerId, Names, Text, When,
                         message_text_field, name_field)
+from api.send_fields import LocalTime, QuietHours
 from api.services import max_recipients
 from core.config import MESSENGERS
-from core.statuses import STATUSES
+from core.contacts import FIELD_KEY_MAX, FIELD_KEY_PATTERN, FIELD_VALUE_MAX, FIELDS_MAX, TIME_ZONES
 
-# A message's status sums up its deliveries': the one they share, else one of these.
-MESSAGE_STATUSES = (*STATUSES, "in_progress", "partial", "empty")
 IMPORT_MODES = ("merge", "replace")
 PAGING_ARGUMENTS = ("page", "page_size")
 # The longest a token may be made to last: ten years.
@@ -25,42 +26,93 @@ def _distinct(items):
         raise ValidationError("Names a messenger twice.")
 
 
-def _out(field=fields.String, **kwargs):
+def answer_field(field=fields.String, **kwargs):
     """A field every answer carries."""
     return field(required=True, **kwargs)
 
 
-def _timestamp():
-    return _out(metadata={"format": "date-time"})
+def answer_timestamp():
+    """A date-time every answer carries."""
+    return answer_field(metadata={"format": "date-time"})
 
 
 class UserSchema(Schema):
     """The user a token belongs to."""
 
-    user = _out()
+    user = answer_field()
 
 
 class ContactIdsSchema(Schema):
-    """A contact's messenger IDs; an empty or missing one means no such messenger."""
+    """A contact's messenger IDs (an empty or missing one: no such messenger), time zone and fields."""
 
     telegram = MessengerId(metadata={"example": "ArtemZaitsev"})
     whatsapp = MessengerId(metadata={"example": "+799200828615"})
     viber = MessengerId(metadata={"example": ""})
+    timezone = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(
+        TIME_ZONES, error="{input!r} is not an IANA time zone (e.g. UTC, Europe/Helsinki)."), metadata={
+        "example": "Europe/Helsinki",
+        "description": "The contact's IANA time zone, for sends at its local time. Null: the "
+                       "service's TIMEZONE setting applies. Like the IDs, a PUT or an import that "
+                       "leaves it out makes it null; the original API's writes leave it as it is."})
+    # "fields" would hide Schema.fields, the schema's own.
+    profile_fields = fields.Dict(data_key="fields", attribute="fields", load_default=dict, metadata={
+        "example": {"code": "A1", "first_name": "Aki"},
+        "maxProperties": FIELDS_MAX,
+        "additionalProperties": {"type": "string", "maxLength": FIELD_VALUE_MAX,
+                                 "pattern": NO_CONTROL_PATTERN},
+        # OpenAPI 3.0 has no keyword that bounds the keys (patternProperties,
+        # propertyNames): JSON Schema's tools, schemathesis among them, read
+        # it in here, the description says it to the rest.
+        "allOf": [{"patternProperties": {FIELD_KEY_PATTERN: {}}, "additionalProperties": False}],
+        "description": f"Short texts about the contact, read by a template as fields.<key>: at "
+                       f"most {FIELDS_MAX}, each key 1 to {FIELD_KEY_MAX} letters, digits and _ "
+                       f"(not starting with a digit), each value a string of at most "
+                       f"{FIELD_VALUE_MAX} characters, no control characters. Like the IDs, a "
+                       f"PUT or an import that leaves it out makes it empty; the original API's "
+                       f"writes leave it as it is."})
+
+    @validates("profile_fields")
+    def _bounded_fields(self, value, **_):
+        """Refuse too many fields, then each bad key or value, by key."""
+        if len(value) > FIELDS_MAX:
+            raise ValidationError(f"At most {FIELDS_MAX} fields; {len(value)} given.")
+        problems = _fields_problems(value)
+        if problems:
+            raise ValidationError(problems)
+
+
+def _fields_problems(values: dict) -> dict:
+    """Each bad key of a contact's fields with what is wrong with it."""
+    # A value is checked as an ID is: stored as given, shown on one line.
+    value_text = Text(max=FIELD_VALUE_MAX)
+    problems = {}
+    for key, value in values.items():
+        if not re.fullmatch(FIELD_KEY_PATTERN, key):
+            problems[key] = [f"A key is 1 to {FIELD_KEY_MAX} letters, digits and _, "
+                             "not starting with a digit."]
+        elif not isinstance(value, str):
+            problems[key] = ["Not a valid string."]
+        else:
+            try:
+                value_text(value)
+            except ValidationError as exc:
+                problems[key] = exc.messages
+    return problems
 
 
 class ContactSchema(ContactIdsSchema):
-    """A contact: a name and its messenger IDs."""
+    """A contact: a name, its messenger IDs, time zone and fields."""
 
     name = name_field(required=True, metadata={"example": "Artem"})
 
     class Meta:
-        fields = ("name", *MESSENGERS)
+        fields = ("name", *MESSENGERS, "timezone", "profile_fields")
 
 
 class ContactViewSchema(ContactSchema):
     """A contact as the book holds it, with the messengers whose ID refused the user's messages."""
 
-    blocked = _out(fields.List, cls_or_instance=fields.String(validate=validate.OneOf(MESSENGERS)),
+    blocked = answer_field(fields.List, cls_or_instance=fields.String(validate=validate.OneOf(MESSENGERS)),
                    allow_none=True,
                    metadata={"description": "Messengers on which this contact's ID refused the user's "
                                             "messages (blocked the bot, unsubscribed): deliveries to it "
@@ -69,7 +121,7 @@ class ContactViewSchema(ContactSchema):
                                             "keeps them, cannot be reached."})
 
     class Meta:
-        fields = ("name", *MESSENGERS, "blocked")
+        fields = ("name", *MESSENGERS, "timezone", "profile_fields", "blocked")
 
 
 class UnblockSchema(Schema):
@@ -103,9 +155,9 @@ class ImportModeSchema(Schema):
 class ImportedSchema(Schema):
     """What an import did."""
 
-    added = _out(fields.Integer)
-    replaced = _out(fields.Integer)
-    removed = _out(fields.Integer)
+    added = answer_field(fields.Integer)
+    replaced = answer_field(fields.Integer)
+    removed = answer_field(fields.Integer)
 
 
 class SendSchema(Schema):
@@ -114,10 +166,24 @@ class SendSchema(Schema):
     to = Names(max_recipients, required=True, metadata={
         "description": "A contact's name or a list of names (at most MAX_RECIPIENTS, 10,000 as shipped).",
         "example": ["Artem"]})
-    text = message_text_field(required=True, metadata={"example": "Hello there"})
+    text = message_text_field(LONG_TEXT_MAX, required=True, metadata={
+        "description": f"Up to {LONG_TEXT_MAX:,} characters; one longer than a messenger takes goes "
+                       "as ordered parts. With `template`, a Jinja2 template of `name`, `fields` "
+                       "and `messenger`.", "example": "Hello there"})
+    template = fields.Boolean(load_default=False, metadata={
+        "description": "Render `text` per contact in Jinja2's sandbox: variables `name`, `fields` "
+                       "(the contact's), `messenger`; filters, if/elif/else, comparisons, `~`. "
+                       "Anything undefined, or not allowed, refuses the whole send (422)."})
     not_before = When(load_default=None, metadata={
         "description": "ISO 8601 with a UTC offset, or [Y, M, D, h, m, s] in the service's "
                        "time zone; now or past means at once. Default: now."})
+    local_time = LocalTime(load_default=None, metadata={
+        "description": "Instead of `not_before`: a wall time without offset, each delivery due "
+                       "then in its contact's time zone (the service's if the contact has none)."})
+    quiet_hours = QuietHours(load_default=None, metadata={
+        "description": "[start, end] as HH:MM: a delivery that would fall in this window of its "
+                       "contact's day goes at its end. A window whose start is after its end "
+                       "spans midnight."})
     messengers = fields.List(
         fields.String(validate=validate.OneOf(MESSENGERS)), validate=validate.Length(min=1),
         load_default=None, metadata={"description": "Only these messengers (default: all)."})
@@ -142,6 +208,11 @@ class SendSchema(Schema):
                                  f"Default: {FALLBACK_WITHIN}."})
 
     @validates_schema
+    def _one_time(self, data, **_):
+        if data.get("local_time") is not None and data.get("not_before") is not None:
+            raise ValidationError("Give `local_time` or `not_before`, not both.", "local_time")
+
+    @validates_schema
     def _fallback_alone(self, data, **_):
         if data.get("fallback") is None:
             for name in ("fallback_after", "fallback_within"):
@@ -164,92 +235,46 @@ class IdempotencyKeySchema(Schema):
                                  "answers as the first time and sends nothing new."})
 
 
-class DeliverySchema(Schema):
-    """One text to one contact over one messenger, and how it went."""
-
-    id = _out()
-    contact = _out()
-    messenger = _out(validate=validate.OneOf(MESSENGERS))
-    to = _out()
-    status = _out(validate=validate.OneOf(STATUSES))
-    attempts = _out(fields.Integer)
-    last_error = _out()
-    updated_at = _timestamp()
-    step = fields.Integer(metadata={"description": "Its place in its contact's fallback chain "
-                                                   "(sends with `fallback` only)."})
-
-
-class MessageSchema(Schema):
-    """A message with every delivery's status."""
-
-    id = _out()
-    sender = _out()
-    text = _out()
-    not_before = _timestamp()
-    created_at = _timestamp()
-    status = _out(validate=validate.OneOf(MESSAGE_STATUSES))
-    deliveries = _out(fields.List, cls_or_instance=fields.Nested(DeliverySchema))
-
-
-class MessageSummarySchema(Schema):
-    """A message in a list: its status and how many deliveries are in each status."""
-
-    id = _out()
-    text = _out()
-    not_before = _timestamp()
-    created_at = _timestamp()
-    status = _out(validate=validate.OneOf(MESSAGE_STATUSES))
-    counts = _out(fields.Dict, keys=fields.String(validate=validate.OneOf(STATUSES)),
-                  values=fields.Integer())
-
-
-class CancelledSchema(Schema):
-    """What a cancel stopped, and the message after it."""
-
-    cancelled = _out(fields.List, cls_or_instance=fields.String())
-    message = _out(fields.Nested, nested=MessageSchema)
-
-
 class FailedSchema(Schema):
     """A delivery that failed for good: the original record and why."""
 
-    sender = _out()
-    message = _out()
-    contact = _out()
-    url = _out()
-    time = _out(fields.List, cls_or_instance=fields.Integer())
-    delivery_id = _out()
-    messenger = _out(validate=validate.OneOf(MESSENGERS))
-    error = _out()
-    attempts = _out(fields.Integer)
-    failed_at = _timestamp()
+    sender = answer_field()
+    message = answer_field()
+    contact = answer_field()
+    url = answer_field()
+    time = answer_field(fields.List, cls_or_instance=fields.Integer())
+    delivery_id = answer_field()
+    messenger = answer_field(validate=validate.OneOf(MESSENGERS))
+    error = answer_field()
+    attempts = answer_field(fields.Integer)
+    failed_at = answer_timestamp()
 
 
 class RetriedSchema(Schema):
     """The failed deliveries handed back for another round of attempts."""
 
-    retried = _out(fields.List, cls_or_instance=fields.String())
+    retried = answer_field(fields.List, cls_or_instance=fields.String())
 
 
 class LimitsSchema(Schema):
     """What the service allows each user (0 requests a second: no rate limit)."""
 
-    requests_per_second = _out(fields.Float)
-    request_burst = _out(fields.Integer)
-    recipients_per_send = _out(fields.Integer)
-    open_deliveries = _out(fields.Integer)
+    requests_per_second = answer_field(fields.Float)
+    request_burst = answer_field(fields.Integer)
+    recipients_per_send = answer_field(fields.Integer)
+    open_deliveries = answer_field(fields.Integer)
 
 
 class UsageSchema(Schema):
     """What the user has outstanding now."""
 
-    open_deliveries = _out(fields.Integer, metadata={"description": "Deliveries not yet finished."})
+    open_deliveries = answer_field(fields.Integer, metadata={"description": "Deliveries not yet finished."})
 
 
 class MeSchema(UserSchema):
     """The token's user, the token, and the user's limits and use of them."""
 
-    token_id = _out()
+    token_id = answer_field()
     limits = fields.Nested(LimitsSchema, required=True)
     usage = fields.Nested(UsageSchema, required=True, allow_none=True,
                           metadata={"description": "null while the Redis store is unavailable."})
@@ -258,16 +283,16 @@ class MeSchema(UserSchema):
 class TokenSchema(Schema):
     """An API token as listed: never the token itself."""
 
-    id = _out()
-    label = _out()
-    created_at = _timestamp()
+    id = answer_field()
+    label = answer_field()
+    created_at = answer_timestamp()
     expires_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
 
 
 class IssuedTokenSchema(TokenSchema):
     """A token just made: the only time the token itself is shown."""
 
-    token = _out()
+    token = answer_field()
 
 
 class NewTokenSchema(Schema):

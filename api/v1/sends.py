@@ -6,11 +6,14 @@ import time
 from datetime import datetime
 
 from api.errors import ApiError
-from api.sending import send_message
+from api.fields import LONG_TEXT_MAX
+from api.sending import plan_message, send_message, template_refused
 from api.v1.schemas import FALLBACK_WITHIN
 from api.v1.views import new_message_view, recorded_view
 from core.config import MESSENGERS
-from core.timeutil import epoch_to_wallclock, wallclock_to_epoch
+from core.personal import Personal
+from core.templates import MessageTemplate, TemplateRefused
+from core.timeutil import epoch_to_iso, epoch_to_wallclock, wallclock_to_epoch
 
 ACCEPTED = 202
 # How long a repeat waits for the first request with its key to finish.
@@ -18,10 +21,13 @@ RACE_WAIT = 10.0
 RACE_POLL = 0.05
 
 
-def send(svc, user, data, key, body):
-    """Send a message, or replay the first answer to this key: (answer, status, headers)."""
+def send(svc, user, data, key, body, schedule_id=None):
+    """Send a message, or replay the first answer to this key: (answer, status, headers).
+
+    A recurring send's run names its schedule, which the message keeps.
+    """
     if key is None:
-        return _send(svc, user, data), ACCEPTED, {}
+        return _send(svc, user, data, schedule_id=schedule_id), ACCEPTED, {}
     store = svc.idempotency
     fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     deadline = time.monotonic() + RACE_WAIT
@@ -43,7 +49,7 @@ def send(svc, user, data, key, body):
         store.finish(pipe, user, key, fingerprint, ACCEPTED, message.id, now)
 
     try:
-        return _send(svc, user, data, keep_answer), ACCEPTED, {}
+        return _send(svc, user, data, keep_answer, schedule_id), ACCEPTED, {}
     except BaseException:
         # Unless the answer was recorded (it replaced the reservation), free the key for a retry.
         store.release(user, key, fingerprint, token)
@@ -55,9 +61,38 @@ def _conflict(problem):
                     {"headers": {"Idempotency-Key": [f"The key {problem}."]}})
 
 
-def _send(svc, user, data, keep=None):
+def _send(svc, user, data, keep=None, schedule_id=None):
     """Send; the answer is made, and `keep(pipe, message, now)` queued, in the recording transaction."""
-    due, wallclock = _instant(data["not_before"], svc.config.timezone)
+    answer = {}
+
+    def record(pipe, message, now):
+        answer.update(new_message_view(message, now))
+        if keep is not None:
+            keep(pipe, message, now)
+
+    send_message(svc, user, data["to"], data["text"], also=record, field="to",
+                 **_planned(svc, data, {"schedule_id": schedule_id} if schedule_id else {}))
+    return answer
+
+
+def preview(svc, user, data) -> dict:
+    """What a send of `data` would deliver, to whom, with what text and when; nothing written."""
+    message = plan_message(svc, user, data["to"], data["text"], field="to", **_planned(svc, data))
+    return {"deliveries": [
+        {"contact": d.contact, "messenger": d.messenger, "to": d.to, "text": d.text or message.text,
+         "due_at": epoch_to_iso(max(message.due if d.due is None else d.due, message.created_at))}
+        for d in message.deliveries]}
+
+
+def _planned(svc, data, asked=None) -> dict:
+    """send_message's keywords for a v1 send's due time, messengers, chain and personal parts."""
+    tz = svc.config.timezone
+    local = data.get("local_time")
+    if local is not None:
+        due, wallclock = time.time(), [local.year, local.month, local.day, local.hour, local.minute,
+                                       local.second]
+    else:
+        due, wallclock = _instant(data["not_before"], tz)
     chain = data.get("fallback")
     if chain:
         # The chain's order is the caller's.
@@ -67,16 +102,24 @@ def _send(svc, user, data, keep=None):
     else:
         chosen = data["messengers"] or MESSENGERS
         messengers, fallback = tuple(m for m in MESSENGERS if m in chosen), None
-    answer = {}
-
-    def record(pipe, message, now):
-        answer.update(new_message_view(message, now))
-        if keep is not None:
-            keep(pipe, message, now)
-
-    send_message(svc, user, data["to"], data["text"], due, wallclock, messengers,
-                 also=record, field="to", fallback=fallback)
-    return answer
+    asked = dict(asked or {})
+    template = None
+    if data.get("template"):
+        try:
+            template = MessageTemplate(data["text"], LONG_TEXT_MAX)
+        except TemplateRefused as exc:
+            raise template_refused(exc) from None
+        asked["template"] = 1
+    quiet = data.get("quiet_hours")
+    if local is not None:
+        asked["local_time"] = local.isoformat(timespec="minutes" if not local.second else "seconds")
+    if quiet is not None:
+        asked["quiet_hours"] = json.dumps([t.strftime("%H:%M") for t in quiet])
+    personal = None
+    if template or local is not None or quiet is not None:
+        personal = Personal(due, tz, template, local, quiet)
+    return {"due": due, "wallclock": wallclock, "messengers": messengers, "fallback": fallback,
+            "personal": personal, "asked": asked}
 
 
 def _instant(when, tz):

@@ -11,12 +11,15 @@ from core.views import message_head, message_view, summary_status
 def new_message_view(message, now) -> dict:
     """A message just recorded, as the store holds it now (what a send answers)."""
     # As DeliveryStore.write records it: waiting, no attempt yet.
-    status = waiting_status(message.due, now)
     fields = {"sender": message.sender, "text": message.text, "due": message.due,
-              "created_at": message.created_at}
-    deliveries = [{"contact": d.contact, "messenger": d.messenger, "to": d.to,
-                   "status": STANDBY if d.waits else status, "attempts": 0, "last_error": "",
-                   "updated_at": now, "step": d.step} for d in message.deliveries]
+              "created_at": message.created_at, **message.asked}
+    deliveries = []
+    for d in message.deliveries:
+        due = max(message.due if d.due is None else d.due, now)
+        deliveries.append({"contact": d.contact, "messenger": d.messenger, "to": d.to,
+                           "status": STANDBY if d.waits else waiting_status(due, now), "attempts": 0,
+                           "last_error": "", "updated_at": now, "step": d.step, "due_at": due,
+                           "text": d.text})
     return message_view(message.id, fields, [d.id for d in message.deliveries], deliveries)
 
 
@@ -27,9 +30,12 @@ def recorded_view(svc, user, message_id, now) -> dict:
         raise ApiError(409, "This Idempotency-Key's message is no longer kept.",
                        {"headers": {"Idempotency-Key": ["The key's message is no longer kept."]}})
     ids = svc.deliveries.delivery_ids_of(message_id, message)
-    status = waiting_status(float(message["due"]), now)
-    deliveries = [{**d, "status": STANDBY if int(d.get("step") or 0) > 1 else status, "attempts": 0,
-                   "last_error": "", "updated_at": now} for d in svc.deliveries.get_many(ids)]
+    deliveries = []
+    for d in svc.deliveries.get_many(ids):
+        due = float(d.get("due_at") or message["due"])
+        deliveries.append({**d, "status": STANDBY if int(d.get("step") or 0) > 1
+                           else waiting_status(due, now), "attempts": 0, "last_error": "",
+                           "updated_at": now})
     return message_view(message_id, message, ids, deliveries)
 
 
