@@ -17,11 +17,13 @@ imitate the real APIs closely enough for the service's adapters:
   {"status": 0, "status_message": "ok", ...} or a non-zero status; a wrong
   token gets status 2 (invalidAuthToken).
 
-DOCUMENTED names every error a fault script may ask for, as
-"<messenger>:<code>" (Telegram: the HTTP error_code; WhatsApp: error.code;
-Viber: status), and GARBLED the answers in the API's envelope with a field
-of the wrong type ("telegram:garbled", "whatsapp:garbled"), as a proxy or an
-API change might send: answers a client must survive.
+A text longer than its messenger takes (core.parts.TEXT_LIMITS, counted in
+UTF-16 units) is refused as each API refuses it: simple, 400 naming `text`;
+Telegram, 400 "Bad Request: message is too long"; WhatsApp, 400 with code
+100 (invalid parameter) on text['body']; Viber, status 3 (badData).
+
+The errors each API documents, and the names a fault script gives them,
+are in fake_gateway.documented.
 
 The ids a WhatsApp or Viber answer names (fake_gateway.ids) are the ones
 that message's receipts name (fake_gateway.receipts).
@@ -31,68 +33,8 @@ import json
 
 from aiohttp import web
 
+from fake_gateway.documented import TELEGRAM_ERRORS, VIBER_STATUSES, WHATSAPP_ERRORS
 from fake_gateway.ids import viber_token, wa_id, whatsapp_id
-
-TELEGRAM_ERRORS = {
-    400: "Bad Request: chat not found",
-    401: "Unauthorized",
-    403: "Forbidden: bot was blocked by the user",
-    404: "Not Found",
-    429: "Too Many Requests: retry after {retry_after}",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-}
-
-# code: (HTTP status, message, details)
-WHATSAPP_ERRORS = {
-    1: (400, "(#1) An unknown error occurred", "Invalid request or possible server error."),
-    2: (503, "(#2) Service temporarily unavailable",
-        "Temporary due to downtime or due to being overloaded."),
-    4: (400, "(#4) Application request limit reached",
-        "The app has reached its API call rate limit."),
-    100: (400, "(#100) Invalid parameter",
-          "The request included one or more unsupported or misspelled parameters."),
-    190: (401, "Error validating access token: Session has expired", None),
-    368: (400, "(#368) Temporarily blocked for policies violations", None),
-    80007: (400, "(#80007) Rate limit issues",
-            "The WhatsApp Business Account has reached its rate limit."),
-    130429: (400, "(#130429) Rate limit hit", "Cloud API message throughput has been reached."),
-    131000: (500, "(#131000) Something went wrong",
-             "Message failed to send due to an unknown error."),
-    131016: (503, "(#131016) Service unavailable", "A service is temporarily unavailable."),
-    131026: (400, "(#131026) Message undeliverable", "Unable to deliver message."),
-    131030: (400, "(#131030) Recipient phone number not in allowed list",
-             "Add recipient phone number to recipient list and try again."),
-    131031: (400, "(#131031) Business Account locked", None),
-    131047: (400, "(#131047) Re-engagement message",
-             "More than 24 hours have passed since the recipient last replied to the "
-             "sender number."),
-    131048: (400, "(#131048) Spam rate limit hit",
-             "Message failed to send because there are restrictions on how many messages "
-             "can be sent from this phone number."),
-    131056: (400, "(#131056) (Business Account, Consumer Account) pair rate limit hit",
-             "Message failed to send because there were too many messages sent from this "
-             "phone number to the same phone number in a short period of time."),
-    131057: (400, "(#131057) Account in maintenance mode", None),
-    133004: (503, "(#133004) Server temporarily unavailable", None),
-}
-
-VIBER_STATUSES = {
-    1: "invalidUrl", 2: "invalidAuthToken", 3: "badData", 4: "missingData",
-    5: "receiverNotRegistered", 6: "receiverNotSubscribed", 7: "publicAccountBlocked",
-    8: "publicAccountNotFound", 9: "publicAccountSuspended", 10: "webhookNotSet",
-    11: "receiverNoSuitableDevice", 12: "tooManyRequests", 13: "apiVersionNotSupported",
-    14: "incompatibleWithVersion", 15: "publicAccountNotAuthorized",
-    16: "inchatReplyMessageNotAllowed", 17: "publicAccountIsNotInline", 18: "noPublicChat",
-    19: "cannotSendBroadcast", 20: "broadcastNotAllowed",
-}
-
-GARBLED = frozenset(["telegram:garbled", "whatsapp:garbled"])
-DOCUMENTED = frozenset(
-    [f"telegram:{c}" for c in TELEGRAM_ERRORS]
-    + [f"whatsapp:{c}" for c in WHATSAPP_ERRORS]
-    + [f"viber:{c}" for c in VIBER_STATUSES]
-) | GARBLED
 
 
 def _json(raw):
@@ -127,6 +69,10 @@ class Simple:
             if not isinstance(value, str):
                 return to, text, f"{name}: must be a string"
         return to, text, None
+
+    def too_long(self, limit):
+        """The problem `parse` would name for a text over the messenger's limit."""
+        return f"text: too long, at most {limit} characters"
 
     def invalid(self, problem):
         """The answer to a malformed request, and its documented error name (if any)."""
@@ -164,6 +110,10 @@ class Telegram(Simple):
         if not isinstance(text, str) or not text:
             return str(chat), None, "Bad Request: message text is empty"
         return str(chat), text, None
+
+    def too_long(self, limit):
+        """Telegram's description of a text over 4096 characters."""
+        return "Bad Request: message is too long"
 
     def invalid(self, problem):
         """400 with Telegram's description of the problem."""
@@ -220,6 +170,10 @@ class WhatsApp(Simple):
         if body.get("type", "text") != "text" or not isinstance(text, str) or not text:
             return to, None, "(#100) The parameter text['body'] is required."
         return to, text, None
+
+    def too_long(self, limit):
+        """Graph's message for a text body over the limit."""
+        return f"(#100) Param text['body'] must be at most {limit} characters long."
 
     def invalid(self, problem):
         """400 with code 100, as Graph answers a bad parameter."""
@@ -279,6 +233,10 @@ class Viber(Simple):
                 and body.get("type") == "text" and named):
             return to if isinstance(to, str) else None, text if isinstance(text, str) else None, 4
         return to, text, None
+
+    def too_long(self, limit):
+        """badData: Viber names no status of its own for a text over 7000 characters."""
+        return 3
 
     def invalid(self, problem):
         """badData or missingData, as Viber answers them."""

@@ -4,9 +4,16 @@
 to: an HTTP status (200 answers normally, 400-599 fails with that status in
 the gateway's generic error shape, -1 hangs for `hang_seconds` then answers
 504), or a messenger's documented error named "<messenger>:<code>" (see
-fake_gateway.apis.DOCUMENTED), e.g. "telegram:429", "whatsapp:131056",
+fake_gateway.documented.DOCUMENTED), e.g. "telegram:429", "whatsapp:131056",
 "viber:6". A named step waits at the head of the script until a request to
 that messenger's real API takes it; until then, other requests pass it by.
+A keyed step, {"key_ends_with": ".2", "step": 503}, likewise waits for a
+request whose Idempotency-Key ends so, then answers as its `step` would: a
+long text's parts carry the keys "<delivery id>.<n>" (n from 1), so
+[{"key_ends_with": ".2", "step": 503}] fails the second part once.
+
+Texts longer than their messenger takes (core.parts.TEXT_LIMITS) are
+refused before any fault applies, as the real APIs refuse them.
 
 Receipts (fake_gateway.receipts) come `receipt_delivered_after` and
 `receipt_read_after` seconds after a WhatsApp or Viber message is accepted;
@@ -18,7 +25,7 @@ then read), "delivered" (never read), "never" (not even delivered), or
 import random
 from collections import deque
 
-from fake_gateway.apis import DOCUMENTED
+from fake_gateway.documented import DOCUMENTED
 
 MESSENGERS = ("telegram", "whatsapp", "viber")
 HANG = -1
@@ -64,9 +71,13 @@ def _integer(low, high):
     return lambda v: _is_int(v) and low <= v <= high
 
 
-def _is_step(step):
+def _is_step(step, keyed=True):
     if isinstance(step, str):
         return step in DOCUMENTED
+    if isinstance(step, dict):
+        return (keyed and set(step) == {"key_ends_with", "step"}
+                and isinstance(step["key_ends_with"], str) and step["key_ends_with"] != ""
+                and _is_step(step["step"], keyed=False))
     return _is_int(step) and (step in (HANG, 200) or 400 <= step <= 599)
 
 
@@ -91,8 +102,9 @@ RULES = {
     "throttle_rate": (_number(0, 1), "a number from 0 to 1"),
     "retry_after": (_integer(0, 86400), "an integer from 0 to 86400"),
     "latency_ms": (_number(0, 600000), "a number from 0 to 600000"),
-    "script": (_is_script, "a list of statuses (200, 400 to 599, -1 to hang) or "
-                           'documented errors such as "telegram:429"'),
+    "script": (_is_script, "a list of statuses (200, 400 to 599, -1 to hang), "
+                           'documented errors such as "telegram:429" or keyed steps such as '
+                           '{"key_ends_with": ".2", "step": 503}'),
     "hang_seconds": (_number(0, 3600), "a number from 0 to 3600"),
     "viber_accepts": (lambda v: isinstance(v, bool), "true or false"),
     "messengers": (_is_messenger_list, f"null or a list of {', '.join(MESSENGERS)}"),
@@ -153,8 +165,8 @@ class Faults:
         state["script"] = list(self.script)
         return state
 
-    def decide(self, messenger, api="simple"):
-        """Return (answer, delay in seconds) for one valid request.
+    def decide(self, messenger, api="simple", key=None):
+        """Return (answer, delay in seconds) for one valid request with an Idempotency-Key.
 
         The answer is None (answer normally), an HTTP status, or a documented
         error's name, which only a request to that messenger's real API gets.
@@ -163,6 +175,8 @@ class Faults:
             return None, 0.0
         delay = self.latency_ms / 1000
         step = self.script[0] if self.script else None
+        if isinstance(step, dict):
+            step = step["step"] if (key or "").endswith(step["key_ends_with"]) else None
         if isinstance(step, str) and not (api == "real" and step.startswith(f"{messenger}:")):
             step = None
         if step is not None:

@@ -6,8 +6,10 @@ import time
 
 from aiohttp import web
 
-from fake_gateway.apis import GARBLED, SHAPES
+from core.parts import TEXT_LIMITS, text_length
+from fake_gateway.apis import SHAPES
 from fake_gateway.credentials import CredentialError, Credentials
+from fake_gateway.documented import GARBLED
 from fake_gateway.faults import MESSENGERS, FaultError, Faults
 from fake_gateway.receipts import ReceiptSender
 from fake_gateway.records import Records, only
@@ -41,6 +43,8 @@ async def _take(request, messenger, shape):
     denied = shape.authorize(request, app[credentials_key])
     raw = await request.read()
     to, text, problem = shape.parse(raw)
+    if problem is None and text_length(text) > TEXT_LIMITS[messenger]:
+        problem = shape.too_long(TEXT_LIMITS[messenger])
     if denied is not None:
         response = shape.documented(denied)
         records.attempt(messenger, to, text, key, now, response.status, f"{messenger}:{denied}")
@@ -49,7 +53,7 @@ async def _take(request, messenger, shape):
         response, error = shape.invalid(problem)
         records.attempt(messenger, to, text, key, now, response.status, error)
         return response
-    answer, delay = faults.decide(messenger, shape.api)
+    answer, delay = faults.decide(messenger, shape.api, key)
     message_id = None
     if answer in GARBLED:
         response = shape.garbled()

@@ -7,6 +7,7 @@ from core.deliveries import DeliveryStore
 from core.dispatch import Dispatcher
 from core.keys import Keys
 from core.metrics import DeliveryTally
+from core.parts import PartProgress
 from core.retention import Retention
 from core.webhook_posts import PostStore
 from core.webhooks import WebhookStore
@@ -27,6 +28,7 @@ class WorkerContext:
         self.redis = redis
         self.keys = keys
         self.deliveries = DeliveryStore.from_config(redis, keys, config)
+        self.parts = PartProgress(redis, keys, config.claim_lease)
         self.dispatcher = Dispatcher(config, redis, keys)
         self.retention = Retention(redis, keys)
         self.gateways = build_gateways(config)

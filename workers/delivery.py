@@ -11,9 +11,10 @@ from core.dispatch import Job
 from core.logs import log_event
 from core.messages import later_steps
 from core.metrics import answer_outcome
+from core.parts import TEXT_LIMITS, split
 from core.timeutil import epoch_to_iso
 from workers.attempts import Attempt
-from workers.gateways import transient
+from workers.gateways import SENT, transient
 from workers.ratelimit import await_turn
 from workers.retry import backoff_delay
 
@@ -63,7 +64,7 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> Attempt:
         log_event(log, "delivery.early", delivery_id=delivery_id, ticket=ticket, wait=claim.detail)
         return Attempt("early", f"early: handed back until it is due in {wait:.2f} s")
     attempts = int(claim.attempts)
-    outcome = _send(ctx, claim, delivery_id, attempts)
+    outcome, lease_until = _send(ctx, claim, delivery_id, ticket, attempts, lease_until)
     ctx.tally.add(claim.messenger, answer_outcome(outcome.kind, attempts, ctx.config.max_attempts),
                   time.time() - float(claim.due))
     # A store that is away for a moment (a restart) must not turn a sent
@@ -147,17 +148,66 @@ def _start_next(ctx, chain, lane, now):
     log_event(log, "delivery.fallback", delivery_id=chain.later[0])
 
 
-def _send(ctx, claim, delivery_id, attempts):
-    """The gateway's outcome; any error on the way is a transient failure with its description."""
+def _send(ctx, claim, delivery_id, ticket, attempts, lease_until):
+    """The gateway's outcome, and when the hold on the delivery ends by this host's clock.
+
+    A text longer than its messenger takes goes as its parts in order, from
+    the first one not yet accepted; each accepted part is recorded (which
+    renews the hold) before the next goes, so a later attempt never sends
+    it again. Any error on the way is a transient failure.
+    """
     if attempts > ctx.config.max_attempts:
         # Only a lease taken over after its holder died counts past the
         # last attempt: a delivery whose sending kills its worker each time.
-        return transient(f"no answer: the worker sending it stopped during attempt {attempts - 1}")
+        stopped = transient(f"no answer: the worker sending it stopped during attempt {attempts - 1}")
+        return stopped, lease_until
     try:
-        return ctx.gateways[claim.messenger].send(claim.to, claim.text, key=delivery_id)
+        gateway = ctx.gateways[claim.messenger]
+        parts = split(claim.text, TEXT_LIMITS[claim.messenger])
+        start = int(claim.parts or 0)
+    except Exception as exc:  # a record this code cannot read must still end in an outcome
+        log.exception("delivery %s: error before sending", delivery_id)
+        return transient(_describe(exc)), lease_until
+    if len(parts) == 1:
+        # The text itself, or (a long one whose leading whitespace was all it had too many) the rest.
+        return _send_one(gateway, claim.to, parts[0], delivery_id, delivery_id), lease_until
+    outcome = SENT
+    for n in range(start, len(parts)):
+        if n > start:
+            time.sleep(_pause_between_parts(ctx.config, claim.messenger))
+        outcome = _send_one(gateway, claim.to, parts[n], f"{delivery_id}.{n + 1}", delivery_id)
+        of = f"part {n + 1} of {len(parts)}"
+        if outcome.kind != "sent":
+            return outcome._replace(error=f"{of}: {outcome.error}"), lease_until
+        renewed = time.time() + ctx.config.claim_lease
+        try:
+            held = _while_store_returns(lease_until - RECORD_MARGIN, ctx.parts.record,
+                                        delivery_id, ticket, attempts, n + 1)
+        except RedisError as exc:
+            # The next attempt sends this part again: at least once, as any send.
+            return transient(f"{of} sent, but not recorded: {_describe(exc)}"), lease_until
+        if not held:
+            return transient(f"{of} sent, then another attempt took the delivery over"), lease_until
+        lease_until = renewed
+    return outcome, lease_until
+
+
+def _send_one(gateway, to, text, key, delivery_id):
+    """One text through the gateway; any error on the way is a transient failure with its description."""
+    try:
+        return gateway.send(to, text, key=key)
     except Exception as exc:  # an adapter's bug or a bad answer must still end in an outcome
         log.exception("delivery %s: error during send", delivery_id)
         return transient(_describe(exc))
+
+
+def _pause_between_parts(config, messenger) -> float:
+    """Seconds between two parts to one chat: its messenger's per-chat rate, if any.
+
+    At most what the renewed hold spares beyond one request and recording it.
+    """
+    rate = getattr(config, f"{messenger}_chat_rate")
+    return min(1 / rate, max(0.0, config.claim_margin - RECORD_MARGIN)) if rate > 0 else 0.0
 
 
 def _describe(exc) -> str:
