@@ -16,6 +16,7 @@ from core.metrics import Metrics
 from core.blocked import BlockedIds
 from core.quotas import RequestLimiter
 from core.receipts import Receipts
+from core.recurring import ScheduleStore
 from core.users import UserStore
 from core.webhook_posts import PostStore
 from core.webhooks import WebhookStore
@@ -97,6 +98,13 @@ class Services:
     def webhook_posts(self) -> PostStore:
         """Webhook posts waiting to be sent."""
         return PostStore(self.redis, self.keys)
+
+    @cached_property
+    def schedules(self) -> ScheduleStore:
+        """Users' recurring sends, indexed before first use."""
+        store = ScheduleStore(self.mongo)
+        store.ensure_indexes()
+        return store
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

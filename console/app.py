@@ -10,6 +10,7 @@ from console.client import DEFAULT_TIMEOUT, ApiClient
 from console.contacts import contacts
 from console.failed import failed
 from console.messages import messages, send
+from console.schedules import schedules
 from console.session import Session, pass_session
 from console.tokens import tokens
 from console.webhooks import webhooks
@@ -122,7 +123,7 @@ def whoami_on(api: ApiClient) -> str:
     return api.call("GET", "/api/v1/me")["user"]
 
 
-for command in (contacts, send, messages, failed, tokens, webhooks, admin):
+for command in (contacts, send, messages, schedules, failed, tokens, webhooks, admin):
     main.add_command(command)
 
 

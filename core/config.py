@@ -72,7 +72,7 @@ RULES = (
     # 0: unlimited.
     (("*_rate",), _range(0)),
     (("*_timeout", "*_interval", "retry_backoff*", "schedule_horizon", "recovery_grace",
-      "retention_days", "webhook_retry_hours"), _range(0, above=True)),
+      "schedule_grace", "retention_days", "webhook_retry_hours"), _range(0, above=True)),
     (("claim_margin", "rate_limit_linger"), _range(0)),
     (("rate_limit_headroom",), _range(0, 1, below=True)),
     (("max_attempts", "worker_concurrency", "max_body_bytes", "max_import_bytes", "max_import_contacts"),
@@ -184,6 +184,9 @@ class Config:
     # A delivery nobody took this long after its due time, or after its
     # claim lease ran out, is handed to Celery again by the scheduler.
     recovery_grace: float = 1.5
+    # A recurring send's run found later than this (everything was down) is
+    # skipped and counted rather than sent.
+    schedule_grace: float = 300.0
     # Seconds a claim lasts beyond the gateway request's own timeouts.
     claim_margin: float = 2.0
     # Finished messages, their deliveries and failed records are kept this long.

@@ -89,10 +89,14 @@ class Stack:
 
     def add_worker(self):
         """Start one more Celery worker process ('worker2', 'worker3', ...); its name."""
+        return self.add_copy("worker")
+
+    def add_copy(self, part):
+        """Start one more copy of a part that runs in several ('worker2', 'scheduler2', ...); its name."""
         number = 2
-        while f"worker{number}" in self._processes:
+        while f"{part}{number}" in self._processes:
             number += 1
-        name = f"worker{number}"
+        name = f"{part}{number}"
         self._start_one(name)
         return name
 

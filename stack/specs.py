@@ -21,6 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = Path(sys.executable).parent
 
 _WORKER_NAME = re.compile(r"worker(\d*)$")
+_SCHEDULER_NAME = re.compile(r"scheduler(\d*)$")
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def spec_for(config, name, memory_mongo=False, api_backend_port=None):
             url=url,
             **common,
         )
-    if name == "scheduler":
+    if _SCHEDULER_NAME.match(name):
         return ProcessSpec(
             argv=[sys.executable, "-m", "workers.scheduler"],
             ready=probes.running_for(1.0),

@@ -1,8 +1,10 @@
 """The scheduler process: acts on every delivery whose moment in the schedule has come.
 
 Each tick also relays webhook events and hands due webhook posts to Celery
-(workers/webhook_relay.py). Run as `python -m workers.scheduler`; several
-copies may run at once.
+(workers/webhook_relay.py); a thread of its own sends recurring sends' due
+runs (workers/recurring_runs.py), so a MongoDB outage never holds up a
+delivery. Run as `python -m workers.scheduler`; several copies may run at
+once.
 """
 
 import logging
@@ -15,6 +17,7 @@ from core.config import Config
 from core.dispatch import Job
 from core.logs import log_event, setup_logging
 from core.statuses import SENDING, STANDBY, WAITING
+from workers import recurring_runs
 from workers.context import worker_context
 from workers.webhook_relay import Relay
 
@@ -130,6 +133,10 @@ def run(config: Config, stop: threading.Event):
     """Act on due entries and purge expired records every `scheduler_interval` seconds until stopped."""
     ctx = worker_context(config)
     relay = Relay(ctx)
+    # A daemon: should this loop die, the process goes with it and is restarted.
+    recurring = threading.Thread(target=recurring_runs.run, args=(config, stop), name="recurring-runs",
+                                 daemon=True)
+    recurring.start()
     log_event(log, "scheduler.started", interval=config.scheduler_interval)
     while not stop.is_set():
         try:
@@ -147,6 +154,7 @@ def run(config: Config, stop: threading.Event):
         except RedisError as exc:
             log_event(log, "scheduler.store_unavailable", level=logging.WARNING, error=str(exc))
         stop.wait(config.scheduler_interval)
+    recurring.join()
     log_event(log, "scheduler.stopped")
 
 

@@ -58,6 +58,12 @@ class DeliveryId(BaseConverter):
     regex = DELIVERY_ID_PATTERN
 
 
+class MessageId(BaseConverter):
+    """A message id: any path segment but the name of an action on messages (/messages/preview)."""
+
+    regex = r"(?!preview$)[^/]+"
+
+
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint: bodies within limits, unknown query parameters refused, pages bounded."""
 
@@ -86,7 +92,7 @@ def blueprint(name, description) -> Blueprint:
 
 def init_app(app):
     """Add /api/v1 and its documentation to the app."""
-    from api.v1 import contacts, failed, me, messages, tokens, webhooks
+    from api.v1 import contacts, failed, me, messages, schedules, tokens, webhooks
 
     app.config.update(SETTINGS)
     api = Api(app)
@@ -99,7 +105,9 @@ def init_app(app):
     app.url_map.converters["delivery"] = DeliveryId
     api.register_converter(DeliveryId, lambda _: {
         "type": "string", "pattern": f"^{DELIVERY_ID_PATTERN}$"})
+    app.url_map.converters["message"] = MessageId
+    api.register_converter(MessageId, lambda _: {"type": "string"})
     app.register_blueprint(flask.Blueprint(
         "docs-assets", __name__, static_folder=swagger_ui_path, static_url_path=DOCS_ASSETS))
-    for module in (me, tokens, contacts, messages, failed, webhooks):
+    for module in (me, tokens, contacts, messages, schedules, failed, webhooks):
         api.register_blueprint(module.blp)
