@@ -5,6 +5,8 @@ from datetime import datetime, timezone
 
 from marshmallow import ValidationError, fields, validate
 
+from core.texts import unicode_problem
+
 NAME_MAX = 100
 ID_MAX = 256
 TEXT_MAX = 4096
@@ -38,12 +40,9 @@ class Text(validate.Length):
     def __call__(self, value):
         """The value, or ValidationError naming its first problem."""
         super().__call__(value)
-        if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise ValidationError(f"Must be Unicode text: a lone surrogate "
-                                      f"({value[exc.start]!r}) at position {exc.start}.") from None
+        problem = unicode_problem(value)
+        if problem:
+            raise ValidationError(f"Must be Unicode text: {problem}.")
         if not self.control and _CONTROL.search(value):
             raise ValidationError("Must not contain control characters.")
         return value

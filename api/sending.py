@@ -55,7 +55,7 @@ def plan_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
     if len(set(names)) > limit:
         raise ApiError(422, f"A send may name at most {limit} contacts.",
                        {"json": {field: [f"Names {len(set(names))} contacts; at most {limit}."]}})
-    book = svc.contacts.recipients(sender, names)
+    book = svc.contacts.recipients(sender, names, profile=personal is not None)
     missing = [n for n in names if n not in book]
     if missing:
         raise ApiError(404, f"Unknown contact(s): {', '.join(missing)}",

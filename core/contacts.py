@@ -164,20 +164,21 @@ class ContactBook:
             docs = self._contacts.find({"user": user}, FIELDS).sort("seq", pymongo.ASCENDING)
             return {doc["name"]: _ids(doc) for doc in docs}
 
-    def recipients(self, user: str, names: list) -> dict:
-        """The user's contacts of these names (those that exist), name -> Recipient, in one read."""
+    def recipients(self, user: str, names: list, profile: bool = False) -> dict:
+        """The user's contacts of these names (those that exist), name -> Recipient, in one read.
+
+        Their time zones and fields are read only with `profile` (a send that
+        renders a template or goes by each contact's clock): a plain send to
+        a big book reads none of them.
+        """
+        shown = WITH_PROFILE if profile else FIELDS
         if len(names) > IN_LIMIT:
             wanted = set(names)
             with self._patiently():
-                docs = [doc for doc in self._contacts.find({"user": user}, WITH_PROFILE)
-                        if doc["name"] in wanted]
+                docs = [doc for doc in self._contacts.find({"user": user}, shown) if doc["name"] in wanted]
         else:
-            docs = self._contacts.find({"user": user, "name": {"$in": list(names)}}, WITH_PROFILE)
+            docs = self._contacts.find({"user": user, "name": {"$in": list(names)}}, shown)
         return {doc["name"]: Recipient(_ids(doc), **_shown_profile(doc)) for doc in docs}
-
-    def some(self, user: str, names: list) -> dict:
-        """The user's contacts of these names (those that exist), name -> {messenger: ID}."""
-        return {name: recipient.ids for name, recipient in self.recipients(user, names).items()}
 
     def page(self, user: str, offset: int, limit: int, prefix: str = "") -> tuple:
         """Contacts in the order added, `limit` from `offset`, names starting with prefix: (contacts, total)."""

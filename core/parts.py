@@ -47,12 +47,15 @@ def text_length(text: str) -> int:
 def split(text: str, limit: int) -> list:
     """The text as ordered parts of at most `limit` UTF-16 units, split where it reads best.
 
-    Split at a blank line, else a line break, else a sentence's end, else
-    any space, preferring one that leaves the part at least half the limit;
-    the whitespace at a split point (and a long text's leading whitespace)
-    is dropped. A word longer than the limit alone is split between two
-    characters people see as one each (see `breakable`). A text within the
-    limit is its only part.
+    A part ends at whitespace: of the split points that leave it at least
+    half the limit, the best (a blank line, then a line break, then a
+    sentence's end, then any space; the last of equals); only if none
+    does, the best of the shorter ones. The whitespace at a split point
+    (and a long text's leading whitespace) is dropped. A word longer than
+    the limit alone is split between two characters people see as one
+    each (see `breakable`). A text within the limit is its only part; one
+    of whitespace only, too long for one, goes as it is, cut anywhere:
+    never no part at all, which would be sent as nothing.
     """
     # units[i]: the UTF-16 length of text[:i].
     units = [0, *accumulate(2 if ord(c) > 0xFFFF else 1 for c in text)]
@@ -61,14 +64,15 @@ def split(text: str, limit: int) -> list:
         return [text]
     # Leading whitespace counts as a split point's: each part starts with a visible character.
     lead = _SPACE.match(text)
-    parts, pos = [], lead.end() if lead else 0
+    blank = lead is not None and lead.end() == end
+    parts, pos = [], lead.end() if lead and not blank else 0
     while pos < end:
         if units[end] - units[pos] <= limit:
             parts.append(text[pos:])
             break
         # The furthest a part from pos may reach, at least one character on.
         hard = max(pos + 1, bisect_right(units, units[pos] + limit, pos) - 1)
-        cut = _split_point(text, pos, hard, units, limit)
+        cut = None if blank else _split_point(text, pos, hard, units, limit)
         if cut is None:
             cut = next((i for i in range(hard, pos, -1) if breakable(text, i)), hard)
             resume = cut

@@ -1,9 +1,12 @@
 """Recurring sends: a cron expression read in a time zone, the send it makes, and its next run.
 
-Kept in MongoDB's `schedules` collection. Each run is one send whose
-Idempotency-Key names the schedule and the run's moment, so however many
-schedulers try a run, and however often, it makes one message; the run is
-then marked done by moving `next_run_at` on from the value it was read with.
+Kept in MongoDB's `schedules` collection. A scheduler takes a due schedule
+by moving its `try_at` on by a lease in one atomic step, so each schedule is
+in one scheduler's hands at a time and several share the work; it then sends
+the run with an Idempotency-Key naming the schedule and the run's moment, and
+marks it done. One that dies holding a schedule loses it when the lease runs
+out, and the scheduler that takes it over sends the same run with the same
+key: a message made before the death is answered again, not made twice.
 """
 
 import secrets
@@ -15,6 +18,10 @@ from pymongo import ASCENDING, ReturnDocument
 from core.timing import zone
 
 SCHEDULES_MAX = 100
+# How long a scheduler holds a schedule it took: far longer than the largest
+# send takes, far shorter than SCHEDULE_GRACE, so a run whose scheduler died
+# is taken over in time.
+HOLD_SECONDS = 60.0
 # Cron's five fields; a seconds field would make a schedule a flood.
 CRON_FIELDS = 5
 # Missed runs counted one by one, at most (ten weeks of minutely ones).
@@ -62,7 +69,11 @@ def missed_runs(expr: str, zone_name: str, first: float, now: float) -> tuple:
 
 
 class ScheduleStore:
-    """Users' schedules: made, listed, paused, resumed, deleted, and advanced run by run."""
+    """Users' schedules: made, listed, paused, resumed, deleted, and taken and advanced run by run.
+
+    `next_run_at` is the first run not yet done; `try_at` when a scheduler may
+    next take the schedule (its next run, the end of a hold, or a later try).
+    """
 
     def __init__(self, mongo):
         self._schedules = mongo["schedules"]
@@ -70,16 +81,19 @@ class ScheduleStore:
     def ensure_indexes(self):
         """The indexes the queries below use."""
         self._schedules.create_index([("user", ASCENDING), ("created_at", ASCENDING)])
-        self._schedules.create_index([("paused", ASCENDING), ("next_run_at", ASCENDING)])
+        self._schedules.create_index([("paused", ASCENDING), ("try_at", ASCENDING)])
 
     def create(self, user, send, cron, zone_name, now) -> dict | None:
         """Record a schedule of the user's; None if they have SCHEDULES_MAX already."""
-        if self._schedules.count_documents({"user": user}) >= SCHEDULES_MAX:
-            return None
+        first = run_after(cron, zone_name, now)
         record = {"_id": f"sch_{secrets.token_hex(12)}", "user": user, "send": send, "cron": cron,
-                  "timezone": zone_name, "paused": False, "created_at": now,
-                  "next_run_at": run_after(cron, zone_name, now), "runs": 0, "skipped_runs": 0}
+                  "timezone": zone_name, "paused": False, "created_at": now, "next_run_at": first,
+                  "try_at": first, "runs": 0, "skipped_runs": 0}
         self._schedules.insert_one(record)
+        # Counted after the write, so two made at once cannot both pass the cap.
+        if self._schedules.count_documents({"user": user}) > SCHEDULES_MAX:
+            self._schedules.delete_one({"_id": record["_id"]})
+            return None
         return record
 
     def count_for(self, user) -> int:
@@ -110,20 +124,30 @@ class ScheduleStore:
         record = self.get(user, schedule_id)
         if record is None or not record["paused"]:
             return record
+        following = run_after(record["cron"], record["timezone"], now)
         return self._schedules.find_one_and_update(
             {"_id": schedule_id, "user": user, "paused": True},
-            {"$set": {"paused": False, "next_run_at": run_after(record["cron"], record["timezone"], now)}},
+            {"$set": {"paused": False, "next_run_at": following, "try_at": following}},
             return_document=ReturnDocument.AFTER) or self.get(user, schedule_id)
 
-    def due(self, now, limit) -> list:
-        """Schedules not paused whose next run has come, the longest waiting first."""
-        found = self._schedules.find({"paused": False, "next_run_at": {"$lte": now}})
-        return list(found.sort("next_run_at", ASCENDING).limit(limit))
+    def take(self, now, holder) -> dict | None:
+        """Hold the due schedule waiting longest for HOLD_SECONDS, as `holder`; it, or None if none is due."""
+        return self._schedules.find_one_and_update(
+            {"paused": False, "try_at": {"$lte": now}},
+            {"$set": {"try_at": now + HOLD_SECONDS, "holder": holder}},
+            sort=[("try_at", ASCENDING)], return_document=ReturnDocument.AFTER)
 
     def advance(self, record, next_run_at, done, runs=0, skipped=0) -> bool:
-        """Move a schedule read as `record` on to its next run, noting what was done; False if
-        another scheduler moved it first (or it was paused, resumed or deleted meanwhile)."""
+        """Move a schedule taken as `record` on to its next run, noting what was done; False if its
+        hold ran out and another scheduler took it (or it was deleted) meanwhile."""
         moved = self._schedules.update_one(
-            {"_id": record["_id"], "next_run_at": record["next_run_at"], "paused": False},
-            {"$set": {"next_run_at": next_run_at, **done}, "$inc": {"runs": runs, "skipped_runs": skipped}})
+            {"_id": record["_id"], "holder": record["holder"]},
+            {"$set": {"next_run_at": next_run_at, "try_at": next_run_at, **done},
+             "$inc": {"runs": runs, "skipped_runs": skipped}, "$unset": {"holder": ""}})
+        return moved.modified_count == 1
+
+    def try_later(self, record, at) -> bool:
+        """Give a taken schedule back to be tried again at `at`, its run not yet done."""
+        moved = self._schedules.update_one({"_id": record["_id"], "holder": record["holder"]},
+                                           {"$set": {"try_at": at}, "$unset": {"holder": ""}})
         return moved.modified_count == 1

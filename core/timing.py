@@ -3,7 +3,8 @@
 Wall times that a zone skips (a daylight-saving gap) or repeats (the hour
 clocks go back) resolve as zoneinfo does with fold=0: a skipped time is
 read with the offset before the change (02:30 in a gap from 02:00 to 03:00
-is 03:30 after it), a repeated one is its first occurrence.
+is 03:30 after it), a repeated one is its first occurrence, but for a
+quiet window's end, which is never before the time it moves.
 """
 
 import re
@@ -29,7 +30,9 @@ def at_wall_time(wall: datetime, zone_name: str) -> float:
 def out_of_quiet_hours(due: float, zone_name: str, quiet: tuple) -> float:
     """`due`, or the end of the quiet window (start, end: times of day in the zone) it falls in.
 
-    A window whose start is after its end spans midnight (22:00-08:00).
+    A window whose start is after its end spans midnight (22:00-08:00). The
+    end is the first one after `due`: on the day clocks go back, a delivery
+    due in the repeated hour's second pass waits for the end's second pass.
     """
     start, end = quiet
     tz = zone(zone_name)
@@ -42,7 +45,12 @@ def out_of_quiet_hours(due: float, zone_name: str, quiet: tuple) -> float:
         day = local.date() + timedelta(days=1) if now >= start else local.date()
     if not inside:
         return due
-    return datetime.combine(day, end, tzinfo=tz).timestamp()
+    moved = datetime.combine(day, end, tzinfo=tz)
+    if moved.timestamp() <= due:
+        # A due time in the second pass of a repeated hour, with the end in
+        # that hour too: the end's first pass is already over, its second is not.
+        moved = moved.replace(fold=1)
+    return moved.timestamp()
 
 
 def parse_time_of_day(text: str) -> time:

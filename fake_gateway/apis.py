@@ -17,7 +17,7 @@ imitate the real APIs closely enough for the service's adapters:
   {"status": 0, "status_message": "ok", ...} or a non-zero status; a wrong
   token gets status 2 (invalidAuthToken).
 
-A text longer than its messenger takes (core.parts.TEXT_LIMITS, counted in
+A text longer than its messenger takes (fake_gateway.documented.LONGEST_TEXT, counted in
 UTF-16 units) is refused as each API refuses it: simple, 400 naming `text`;
 Telegram, 400 "Bad Request: message is too long"; WhatsApp, 400 with code
 100 (invalid parameter) on text['body']; Viber, status 3 (badData).

@@ -1,4 +1,4 @@
-"""The errors each imitated API documents, as a fault script names them.
+"""The errors and the text limits each imitated API documents; the errors as a fault script names them.
 
 DOCUMENTED names every error a fault script may ask for, as
 "<messenger>:<code>" (Telegram: the HTTP error_code; WhatsApp: error.code;
@@ -6,7 +6,28 @@ Viber: status), and GARBLED the answers in the API's envelope with a field
 of the wrong type ("telegram:garbled", "whatsapp:garbled"), as a proxy or an
 API change might send: answers a client must survive. The shapes that answer
 them live in fake_gateway.apis.
+
+LONGEST_TEXT is the fake's own copy of each messenger's longest text, taken
+from the documentation and not from the service's table (core/parts.py):
+the reference the tests check what the service sends against.
 """
+
+# The most a messenger takes in one text message, in UTF-16 code units (the
+# strictest reading: Telegram counts entity offsets in them, WhatsApp's and
+# Viber's documentation say "characters"):
+# - Telegram sendMessage `text`: 1-4096 characters after entities parsing,
+#   https://core.telegram.org/bots/api#sendmessage
+# - WhatsApp Cloud API text object `body`: at most 4096 characters,
+#   https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+# - Viber REST bot API text message `text`: at most 7000 characters,
+#   https://developers.viber.com/docs/api/rest-bot-api/#text-message
+LONGEST_TEXT = {"telegram": 4096, "whatsapp": 4096, "viber": 7000}
+
+
+def utf16_length(text: str) -> int:
+    """A text's length in UTF-16 code units, as LONGEST_TEXT counts it."""
+    return len(text.encode("utf-16-le")) // 2
+
 
 TELEGRAM_ERRORS = {
     400: "Bad Request: chat not found",

@@ -12,7 +12,7 @@ request whose Idempotency-Key ends so, then answers as its `step` would: a
 long text's parts carry the keys "<delivery id>.<n>" (n from 1), so
 [{"key_ends_with": ".2", "step": 503}] fails the second part once.
 
-Texts longer than their messenger takes (core.parts.TEXT_LIMITS) are
+Texts longer than their messenger takes (fake_gateway.documented.LONGEST_TEXT) are
 refused before any fault applies, as the real APIs refuse them.
 
 Receipts (fake_gateway.receipts) come `receipt_delivered_after` and

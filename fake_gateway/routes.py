@@ -6,10 +6,9 @@ import time
 
 from aiohttp import web
 
-from core.parts import TEXT_LIMITS, text_length
 from fake_gateway.apis import SHAPES
 from fake_gateway.credentials import CredentialError, Credentials
-from fake_gateway.documented import GARBLED
+from fake_gateway.documented import GARBLED, LONGEST_TEXT, utf16_length
 from fake_gateway.faults import MESSENGERS, FaultError, Faults
 from fake_gateway.receipts import ReceiptSender
 from fake_gateway.records import Records, only
@@ -43,8 +42,8 @@ async def _take(request, messenger, shape):
     denied = shape.authorize(request, app[credentials_key])
     raw = await request.read()
     to, text, problem = shape.parse(raw)
-    if problem is None and text_length(text) > TEXT_LIMITS[messenger]:
-        problem = shape.too_long(TEXT_LIMITS[messenger])
+    if problem is None and utf16_length(text) > LONGEST_TEXT[messenger]:
+        problem = shape.too_long(LONGEST_TEXT[messenger])
     if denied is not None:
         response = shape.documented(denied)
         records.attempt(messenger, to, text, key, now, response.status, f"{messenger}:{denied}")

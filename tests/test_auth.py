@@ -184,7 +184,7 @@ def test_token_mode_refuses_another_user_name_in_the_body(token_stack, users):
         assert reply.status_code == 403, (method, path, reply.text)
         assert reply.json()["success"] is False and "user_name" in reply.json()["errors"]["json"]
     assert v1(token_stack, bob, "GET", "/contacts").json() == [
-        {"name": "Secret", "telegram": "s", "whatsapp": "", "viber": ""}]
+        {"name": "Secret", "telegram": "s", "whatsapp": "", "viber": "", "timezone": None, "fields": {}}]
     assert v1(token_stack, bob, "GET", "/messages").json() == []
 
 

@@ -82,6 +82,19 @@ def test_quiet_hours_ending_in_a_skipped_hour_end_after_it():
     assert iso(moved) == datetime(2030, 3, 31, 1, 30, tzinfo=timezone.utc)
 
 
+@pytest.mark.parametrize("due, expected", [
+    ("2030-10-27T01:10", "2030-10-27T01:30"),   # the second 02:10 (CET): the second 02:30, not 40 min before
+    ("2030-10-27T00:10", "2030-10-27T00:30"),   # the first 02:10 (CEST): the first 02:30, not an hour later
+    ("2030-10-27T00:40", "2030-10-27T00:40"),   # the first 02:40 (CEST) is out of the window
+])
+def test_quiet_hours_ending_in_a_repeated_hour_never_end_before_the_delivery(due, expected):
+    # Berlin has 02:00-03:00 twice on 2030-10-27: summer time (+02:00), then winter time (+01:00).
+    window = (daytime(22, 0), daytime(2, 30))
+    moved = out_of_quiet_hours(utc(due), "Europe/Berlin", window)
+    assert moved >= utc(due)
+    assert iso(moved) == datetime.fromisoformat(expected).replace(tzinfo=timezone.utc)
+
+
 # Over HTTP.
 
 def test_local_time_makes_each_delivery_due_at_its_contacts_wall_time(stack, token):

@@ -13,6 +13,7 @@ from apiclient import attempts, received, set_faults, v1
 from conftest import token_for
 from core.keys import Keys
 from core.parts import TEXT_LIMITS, PartProgress, breakable, split, text_length
+from fake_gateway.documented import LONGEST_TEXT
 from helpers import settled, wait_until
 from workers.gateways import build_gateways
 
@@ -45,7 +46,10 @@ def test_parts_fit_the_limit_and_rebuild_the_text(text, limit):
     if text_length(text) <= limit:
         assert parts == [text]
         return
-    assert all(part and text_length(part) <= limit for part in parts)
+    assert parts and all(part and text_length(part) <= limit for part in parts)
+    if SPACE.fullmatch(text):
+        assert "".join(parts) == text
+        return
     between = gaps(text, parts)
     # Nothing lost or doubled: only whitespace at split points (and leading) is dropped.
     assert all(SPACE.fullmatch(gap) for gap in between if gap)
@@ -111,6 +115,11 @@ def test_the_limit_counts_utf16_units_as_telegram_does():
     assert [len(p) for p in parts] == [2048, 952]
 
 
+def test_a_text_of_whitespace_only_goes_as_it_is_never_as_no_part():
+    assert split(" " * 5000, 4096) == [" " * 4096, " " * 904]
+    assert split("\r\n" * 3, 3) == ["\r\n", "\r\n", "\r\n"]
+
+
 def test_a_text_within_the_limit_is_one_part_as_it_is():
     assert split("  hello\n\n", 4096) == ["  hello\n\n"]
     assert split("x" * 4096, 4096) == ["x" * 4096]
@@ -134,7 +143,7 @@ def adapters(real):
 def test_the_real_apis_refuse_an_over_long_text_for_good(real, adapters, messenger, error):
     set_faults(real, viber_accepts=True)
     gateway = adapters["real"][messenger]
-    limit = TEXT_LIMITS[messenger]
+    limit = LONGEST_TEXT[messenger]
     outcome = gateway.send("+100", "x" * (limit + 1), key="d-1")
     assert (outcome.kind, outcome.error) == ("permanent", error)
     assert received(real) == []
@@ -270,3 +279,49 @@ def test_at_shipped_settings_a_retry_resumes_at_the_second_part(make_stack):
     # Parts to one chat keep Telegram's one message a second per chat.
     assert got[2]["time"] - got[1]["time"] >= 0.9
     assert time.time() - started < 30
+
+
+def exactly(count):
+    """A text of words, `count` characters long."""
+    return ("Word " * count)[:count - 1] + "."
+
+
+@pytest.mark.parametrize("messenger", ["telegram", "whatsapp", "viber"])
+def test_the_service_fills_each_messengers_documented_limit_and_never_goes_past_it(real, messenger):
+    # The fake gateway's own table of the documented limits is the reference:
+    # a text at the limit is one part, one character more makes two, all taken.
+    token = token_for(real)
+    set_faults(real, viber_accepts=True, receipts={"+7001": "never", "+7002": "never"})
+    limit = LONGEST_TEXT[messenger]
+    at = send_to(real, token, "At", exactly(limit), **{messenger: "+7001"})[messenger]
+    past = send_to(real, token, "Past", exactly(limit + 1), **{messenger: "+7002"})[messenger]
+    assert (at["status"], past["status"]) == ("sent", "sent")
+    assert [r["key"] for r in received(real, messenger)] == [at["id"], past["id"] + ".1", past["id"] + ".2"]
+    assert all(a["status"] == 200 for a in attempts(real))
+
+
+def test_a_long_text_failed_by_a_late_receipt_goes_again_whole_when_retried(real):
+    token = token_for(real)
+    text = paragraphs(9000)
+    phone = "+79920000001"
+    # Every part accepted, then the last part's failed receipt fails the delivery.
+    set_faults(real, receipts={phone: "failed"}, receipt_delivered_after=1.0)
+    delivery = send_to(real, token, "Artem", text, whatsapp=phone)["whatsapp"]
+    assert delivery["status"] == "sent"
+    first = received(real)
+    check_parts(first, delivery["id"], text, 3, LONGEST_TEXT["whatsapp"])
+    [record] = wait_until(lambda: v1(real, token, "GET", "/failed").json(), timeout=10,
+                          message="the failed receipt taken")
+    assert record["delivery_id"] == delivery["id"]
+    set_faults(real, receipts={phone: "never"})
+    reply = v1(real, token, "POST", f"/failed/{delivery['id']}/retry")
+    assert (reply.status_code, reply.json()) == (202, {"retried": [delivery["id"]]})
+
+    def sent_again():
+        message = v1(real, token, "GET", f"/messages/{delivery['id'].rsplit('-', 1)[0]}").json()
+        return message["deliveries"][0]["status"] == "sent"
+    wait_until(sent_again, timeout=20, interval=0.2, message="sent again")
+    wait_until(lambda: settled(real.config), timeout=10, message="queues empty")
+    got = received(real)
+    assert len(got) == 6, [r["key"] for r in got]
+    check_parts(got[3:], delivery["id"], text, 3, LONGEST_TEXT["whatsapp"])

@@ -42,7 +42,7 @@ def test_requests_are_counted_by_method_route_and_status_across_api_workers(stac
     for _ in range(3):
         assert v1(stack, token, "GET", "/messages/nope").status_code == 404
     v1(stack, "bad", "GET", "/me")
-    expected = {("GET", "/api/v1/me", "200"): 10, ("GET", "/api/v1/messages/<message_id>", "404"): 3,
+    expected = {("GET", "/api/v1/me", "200"): 10, ("GET", "/api/v1/messages/<message:message_id>", "404"): 3,
                 ("GET", "/api/v1/me", "401"): 1, ("POST", "/api/v1/contacts", "201"): 1}
 
     def counted():
@@ -144,7 +144,11 @@ def test_openapi_document_describes_v1_with_bearer_auth(stack):
         ("GET", "/api/v1/contacts/{name}"), ("PUT", "/api/v1/contacts/{name}"),
         ("DELETE", "/api/v1/contacts/{name}"), ("POST", "/api/v1/contacts/{name}/unblock"),
         ("GET", "/api/v1/messages"),
-        ("POST", "/api/v1/messages"), ("GET", "/api/v1/messages/{message_id}"),
+        ("POST", "/api/v1/messages"), ("POST", "/api/v1/messages/preview"),
+        ("GET", "/api/v1/messages/{message_id}"),
+        ("GET", "/api/v1/schedules"), ("POST", "/api/v1/schedules"),
+        ("GET", "/api/v1/schedules/{schedule_id}"), ("DELETE", "/api/v1/schedules/{schedule_id}"),
+        ("POST", "/api/v1/schedules/{schedule_id}/pause"), ("POST", "/api/v1/schedules/{schedule_id}/resume"),
         ("POST", "/api/v1/messages/{message_id}/cancel"), ("GET", "/api/v1/failed"),
         ("POST", "/api/v1/failed/retry"), ("POST", "/api/v1/failed/{delivery_id}/retry"),
         ("DELETE", "/api/v1/failed/{delivery_id}"),

@@ -74,9 +74,11 @@ def early_in_a_minute():
         time.sleep(60 - into + 0.5)
 
 
-def as_if_down_since(schedules, schedule_id, moment):
+def as_if_down_since(schedules, schedule_id, moment, **more):
     """Make a schedule's next run `moment`, as if every scheduler had been down since then."""
-    assert schedules.update_one({"_id": schedule_id}, {"$set": {"next_run_at": moment}}).modified_count == 1
+    changed = schedules.update_one({"_id": schedule_id}, {"$set": {"next_run_at": moment, "try_at": moment,
+                                                                   **more}})
+    assert changed.modified_count == 1
 
 
 # Unit: when runs fall.
@@ -256,6 +258,45 @@ def test_several_missed_runs_send_the_latest_and_count_the_rest(stack, token, sc
     assert len(arrived(stack, "latest only")) == 1
 
 
+def test_a_scheduler_that_died_after_sending_is_taken_over_without_a_second_message(stack, token, schedules):
+    stack.stop("scheduler")
+    made = make(stack, token, "sent before the crash", cron="0 9 * * *")
+    run = minute_start(time.time())
+    # What a scheduler killed between the send and marking the run done leaves:
+    # the message, made with the run's key, and its hold, since run out.
+    first = v1(stack, token, "POST", "/messages", made["send"],
+               headers={"Idempotency-Key": f"schedule-{made['id']}-{int(run)}"})
+    assert first.status_code == 202, first.text
+    as_if_down_since(schedules, made["id"], run, holder="a scheduler that died")
+    stack.start("scheduler")
+    after = wait_until(lambda: (s := show(stack, token, made["id"]))["runs"] == 1 and s, RUN_WAIT, 0.2,
+                       "the run taken over")
+    assert after["last_message_id"] == first.json()["id"]
+    wait_until(lambda: arrived(stack, "sent before the crash"), RUN_WAIT)
+    assert len(arrived(stack, "sent before the crash")) == 1
+
+
+def test_a_schedule_held_by_a_live_scheduler_waits_for_its_hold(stack, token, schedules):
+    made = make(stack, token, "held", cron="0 9 * * *")
+    run, held_until = minute_start(time.time()), time.time() + 4
+    schedules.update_one({"_id": made["id"]}, {"$set": {"next_run_at": run, "try_at": held_until,
+                                                        "holder": "a scheduler still sending"}})
+    after = wait_until(lambda: (s := show(stack, token, made["id"]))["runs"] == 1 and s, RUN_WAIT, 0.2,
+                       "the run after the hold")
+    assert time.time() >= held_until
+    assert after["last_run_at"] == datetime.fromtimestamp(run, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def test_a_schedule_that_cannot_be_read_holds_up_no_other(stack, token, schedules):
+    broken, fine = make(stack, token, "broken", cron="0 9 * * *"), make(stack, token, "fine", cron="0 9 * * *")
+    run = minute_start(time.time())
+    as_if_down_since(schedules, broken["id"], run - 1, cron="not cron")
+    as_if_down_since(schedules, fine["id"], run)
+    wait_until(lambda: show(stack, token, fine["id"])["runs"] == 1, RUN_WAIT, 0.2, "the other schedule's run")
+    assert show(stack, token, broken["id"])["runs"] == 0
+    assert stack.pid("scheduler") is not None
+
+
 def test_a_run_refused_is_recorded_and_the_schedule_goes_on(stack, token, schedules):
     made = make(stack, token, "to Lera", cron="0 9 * * *")
     assert v1(stack, token, "PUT", f"/schedules/{made['id']}", {}).status_code == 405
@@ -274,7 +315,7 @@ def test_a_run_refused_is_recorded_and_the_schedule_goes_on(stack, token, schedu
 def test_a_paused_schedule_does_not_run_and_resumes_without_catching_up(stack, token, schedules):
     made = make(stack, token, "paused", cron="0 9 * * *")
     v1(stack, token, "POST", f"/schedules/{made['id']}/pause")
-    schedules.update_one({"_id": made["id"]}, {"$set": {"next_run_at": minute_start(time.time())}})
+    as_if_down_since(schedules, made["id"], minute_start(time.time()))
     time.sleep(3)
     assert show(stack, token, made["id"])["runs"] == 0 and arrived(stack, "paused") == []
     resumed = v1(stack, token, "POST", f"/schedules/{made['id']}/resume").json()

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from apiclient import received, v1
 from console.app import main
+from core.templates import MAX_DEPTH, MessageTemplate
 from helpers import wait_until
 from test_v1_messages import send, settled
 
@@ -71,13 +72,49 @@ def test_without_template_the_text_is_sent_as_written(stack, token):
     ("{% include 'x' %}", "include not allowed"),
     ("{{ lipsum }}", "'lipsum' is undefined"),
     ("{% if messenger == 'telegram' %}{% endif %}", "Renders an empty text for contact 'Lera' over whatsapp"),
+    # Past Python's own limits when parsed or compiled.
+    ("{{ " + "(" * 300 + "1" + ")" * 300 + " }}", "RecursionError"),
+    ("{{ " + "-" * 300 + "1 }}", f"nested more than {MAX_DEPTH} levels deep"),
+    ("{% if 1 %}" * 200 + "x" + "{% endif %}" * 200, f"nested more than {MAX_DEPTH} levels deep"),
+    ("{{ name }} " * 500, "more than 1,000 parts"),
+    ("{{ 1" + "0" * 5000 + " }}", "ValueError: Exceeds the limit"),
+    # Raised by a filter, or not a text that can be stored.
+    ("{{ name|truncate(-5) }}", "AssertionError: expected length >= 3, got -5 (for contact 'Lera'"),
+    ("{{ name|truncate(2, leeway=-1) }}", "AssertionError"),
+    ('{{ "\\ud800" }}', "Renders a lone surrogate ('\\ud800') at position 0 for contact 'Lera'"),
+    ('{{ name ~ "\\x00" }}', "Renders a NUL character at position 4 for contact 'Lera'"),
+    # Tests that compute `%`, which formats a string.
+    ('{{ (fields.code ~ "%20000000d") is divisibleby 1 }}', "No test named 'divisibleby'"),
+    ('{{ "%20000000d" is odd }}', "No test named 'odd'"),
+    # Only strings, numbers, booleans and none print; a method is undefined.
+    ("{{ fields.items }}", "'dict object' has no attribute 'items' (for contact 'Lera'"),
+    ("{{ fields.items|string }}", "'dict object' has no attribute 'items'"),
+    ("{{ name.upper }}", "'str object' has no attribute 'upper'"),
+    ("{{ fields }}", "Prints a dict"),
 ])
 def test_a_template_that_cannot_be_used_refuses_the_whole_send(stack, token, text, problem):
-    reply = v1(stack, token, "POST", "/messages", {"to": ["Lera", "Aki"], "text": text, "template": True})
-    assert reply.status_code == 422, reply.text
-    errors = reply.json()["errors"]["json"]["text"]
-    assert any(problem in e for e in errors), errors
+    for path in ("/messages", "/messages/preview"):
+        reply = v1(stack, token, "POST", path, {"to": ["Lera", "Aki"], "text": text, "template": True})
+        assert reply.status_code == 422, reply.text
+        errors = reply.json()["errors"]["json"]["text"]
+        assert any(problem in e for e in errors), errors
     nothing_written(stack, token)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("{{ fields.code is defined }} {{ fields.x is undefined }} {{ none is none }} {{ name is string }}",
+     "True True True True"),
+    ("{{ 3 is lt 4 }} {{ 3 is ge 4 }} {{ 'e' is in name }} {{ 2.5 is number }} {{ name is upper }}",
+     "True False True True False"),
+    ("{% if fields.code is eq 'A1' and messenger is ne 'viber' %}yes{% endif %}", "yes"),
+    ("{{ 1.5 }} {{ true }} {{ none }} {{ 7 }}", "1.5 True None 7"),
+    # A field named as a dict's method is the field.
+    ("{{ fields.items }}, {{ fields['keys'] }}", "I, K"),
+    ("{% if 1 %}" * 12 + "{{ name" + "|lower" * 10 + " }}" + "{% endif %}" * 12, "lera"),
+])
+def test_allowed_tests_and_plain_values_render(text, expected):
+    rendered = MessageTemplate(text, 100).render("Lera", {"code": "A1", "items": "I", "keys": "K"}, "telegram")
+    assert rendered == expected
 
 
 def test_a_contact_without_the_field_refuses_the_send_naming_them(stack, token):

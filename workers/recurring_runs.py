@@ -1,13 +1,17 @@
 """Recurring sends run by the scheduler: each schedule's due run sent as one message.
 
-A run is a send with the Idempotency-Key `schedule-<id>-<run>`: several
-schedulers, or one retrying after a crash, make one message of it. A run
-found more than SCHEDULE_GRACE seconds late (everything was down) is
-skipped and counted, and so is every earlier run missed.
+Each scheduler takes due schedules one at a time (core/recurring.py: a
+schedule is in one scheduler's hands at once) and sends the run with the
+Idempotency-Key `schedule-<id>-<run>`, so one that takes over from a
+scheduler that died makes no second message. Of the runs missed while
+everything was down, the latest is sent if at most SCHEDULE_GRACE seconds
+late; the others, and a later one, are skipped and counted.
 """
 
 import logging
+import secrets
 import threading
+import time
 
 from marshmallow import ValidationError
 from pymongo.errors import PyMongoError
@@ -22,22 +26,35 @@ from core.logs import log_event
 from core.recurring import missed_runs, run_after, run_before
 
 log = logging.getLogger("workers.recurring_runs")
-BATCH = 100
 # Refusals a later try may not meet: a send of the run still in progress,
 # too many open deliveries, a busy store. Tried again while within grace.
 TRY_AGAIN = (409, 429, 503)
+TRY_AGAIN_PAUSE = 10.0
 
 
-def run_due(svc, now: float) -> int:
-    """Send every schedule's due run; how many runs were sent."""
-    sent = 0
-    for record in svc.schedules.due(now, BATCH):
-        sent += run_one(svc, record, now) == "sent"
+def run_due(svc, now: float, stop: threading.Event) -> int:
+    """Take and run due schedules one at a time until none is due (or stopped); how many runs were sent.
+
+    Lateness is judged at `now`, when this pass began: a run is never
+    skipped for having waited behind others in a busy pass.
+    """
+    holder, sent = secrets.token_hex(8), 0
+    while not stop.is_set():
+        record = svc.schedules.take(time.time(), holder)
+        if record is None:
+            return sent
+        try:
+            sent += run_one(svc, record, now) == "sent"
+        except (PyMongoError, RedisError):
+            raise
+        except Exception:  # a schedule this code cannot read must not hold up the others
+            log.exception("schedule %s: run failed", record["_id"])
+            svc.schedules.try_later(record, time.time() + TRY_AGAIN_PAUSE)
     return sent
 
 
 def run_one(svc, record, now) -> str:
-    """Send one schedule's due run, or skip it: 'sent', 'refused', 'skipped' or 'later'."""
+    """Send one taken schedule's due run, or skip it: 'sent', 'refused', 'skipped' or 'later'."""
     expr, zone_name = record["cron"], record["timezone"]
     latest, before = missed_runs(expr, zone_name, record["next_run_at"], now)
     following = run_after(expr, zone_name, now)
@@ -46,22 +63,35 @@ def run_one(svc, record, now) -> str:
         log_event(log, "schedule.skipped", schedule=record["_id"], runs=before + 1)
         return "skipped"
     skipped = {"last_skipped_at": run_before(expr, zone_name, latest)} if before else {}
-    key = f"schedule-{record['_id']}-{int(latest)}"
     try:
-        data = SendSchema().load(record["send"])
-        answer = send(svc, record["user"], data, key, record["send"], schedule_id=record["_id"])[0]
-    except ValidationError as exc:
-        outcome, done = "refused", _error(latest, 422, str(exc.messages))
-    except ApiError as exc:
-        if exc.code in TRY_AGAIN:
-            return "later"
-        outcome, done = "refused", _error(latest, exc.code, exc.message)
-    else:
-        outcome, done = "sent", {"last_run_at": latest, "last_message_id": answer["id"], "last_error": None}
+        outcome, done = _send_run(svc, record, latest)
+    except (PyMongoError, RedisError):
+        raise
+    except Exception as exc:  # a send this code cannot make is that run's error, not the schedule's end
+        log.exception("schedule %s: run failed", record["_id"])
+        outcome, done = "refused", _error(latest, 500, f"The run could not be sent: {exc!r}")
+    if outcome == "later":
+        svc.schedules.try_later(record, time.time() + TRY_AGAIN_PAUSE)
+        return outcome
     svc.schedules.advance(record, following, {**done, **skipped}, runs=int(outcome == "sent"),
                           skipped=before)
     log_event(log, f"schedule.{outcome}", schedule=record["_id"], run=latest)
     return outcome
+
+
+def _send_run(svc, record, run) -> tuple:
+    """Send one run of a schedule, once per run however often tried: (outcome, fields to record)."""
+    key = f"schedule-{record['_id']}-{int(run)}"
+    try:
+        data = SendSchema().load(record["send"])
+        answer = send(svc, record["user"], data, key, record["send"], schedule_id=record["_id"])[0]
+    except ValidationError as exc:
+        return "refused", _error(run, 422, str(exc.messages))
+    except ApiError as exc:
+        if exc.code in TRY_AGAIN:
+            return "later", {}
+        return "refused", _error(run, exc.code, exc.message)
+    return "sent", {"last_run_at": run, "last_message_id": answer["id"], "last_error": None}
 
 
 def _error(at, status, message) -> dict:
@@ -69,16 +99,17 @@ def _error(at, status, message) -> dict:
 
 
 def run(config, stop: threading.Event):
-    """Send due runs every `scheduler_interval` seconds until stopped; a store outage waits it out."""
+    """Run due schedules every `scheduler_interval` seconds until stopped; a store outage waits it out."""
     app = create_app(config)
     with app.app_context():
         svc = services()
         while not stop.is_set():
             try:
-                seconds, micros = svc.redis.time()
-                run_due(svc, seconds + micros / 1e6)
+                # This host's clock, as the API's when it made the schedule:
+                # NTP's skew is nothing beside the grace and the hold.
+                run_due(svc, time.time(), stop)
             except (PyMongoError, RedisError) as exc:
                 log_event(log, "schedule.store_unavailable", level=logging.WARNING, error=str(exc))
-            except Exception:
-                log.exception("schedule.run_failed")
+            except Exception:  # a bug here must not stop the runs for good
+                log.exception("schedule.runs_failed")
             stop.wait(config.scheduler_interval)

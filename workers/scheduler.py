@@ -31,6 +31,8 @@ BATCH = 1000
 BACKLOG = 1000
 DRAIN_RATE = 1000.0
 PATIENCE = 60.0
+# How long a stopping scheduler waits for a recurring send in progress.
+RECURRING_STOP_WAIT = 10.0
 
 
 def next_step(delivery_id, ticket, head, now, schedule, queued):
@@ -133,12 +135,16 @@ def run(config: Config, stop: threading.Event):
     """Act on due entries and purge expired records every `scheduler_interval` seconds until stopped."""
     ctx = worker_context(config)
     relay = Relay(ctx)
-    # A daemon: should this loop die, the process goes with it and is restarted.
+    # A daemon, so a send in progress never holds up the process's exit.
     recurring = threading.Thread(target=recurring_runs.run, args=(config, stop), name="recurring-runs",
                                  daemon=True)
     recurring.start()
     log_event(log, "scheduler.started", interval=config.scheduler_interval)
     while not stop.is_set():
+        if not recurring.is_alive():
+            # Exit, so that the supervisor starts the process, and the runs, again.
+            log_event(log, "scheduler.recurring_runs_stopped", level=logging.ERROR)
+            raise SystemExit(1)
         try:
             # The Redis server's clock, as the claims use: every host's
             # scheduler then agrees on when a lease ran out.
@@ -154,7 +160,7 @@ def run(config: Config, stop: threading.Event):
         except RedisError as exc:
             log_event(log, "scheduler.store_unavailable", level=logging.WARNING, error=str(exc))
         stop.wait(config.scheduler_interval)
-    recurring.join()
+    recurring.join(RECURRING_STOP_WAIT)
     log_event(log, "scheduler.stopped")
 
 

@@ -61,6 +61,7 @@ class ScheduleSchema(Schema):
         "description": "The message the last run sent; its `schedule_id` is this schedule's."})
     last_error = fields.Nested(RunErrorSchema, required=True, allow_none=True)
     skipped_runs = answer_field(fields.Integer, metadata={
-        "description": "Runs not sent: found more than SCHEDULE_GRACE (300 s) late, everything "
-                       "having been down."})
+        "description": "Runs not sent: missed while everything was down, or tried again past "
+                       "SCHEDULE_GRACE (300 s as shipped); of the runs missed, only the latest is "
+                       "sent, if within it."})
     last_skipped_at = answer_field(allow_none=True, metadata={"format": "date-time"})
