@@ -102,6 +102,30 @@ class Parser(FlaskParser):
         return req.get_json()
 
 
+# Bytes of a body left unread taken and dropped at a time.
+DRAIN_CHUNK = 64 * 1024
+
+
+def _reading_to_the_end(wsgi_app, most):
+    """wsgi_app, reading what is left of each body, up to the most any route takes, before it answers.
+
+    gunicorn closing a connection with a body unread resets it, and a proxy
+    still sending that body loses the answer (a 413, a 401) to the reset and
+    answers 502 itself (benoitc/gunicorn#872). A body longer than any route
+    takes is left unread: its sender is not a proxy of ours.
+    """
+    def app(environ, start_response):
+        try:
+            return wsgi_app(environ, start_response)
+        finally:
+            length = environ.get("CONTENT_LENGTH")
+            if not (length and length.isdigit() and int(length) > most):
+                stream, left = environ["wsgi.input"], most + 1
+                while left > 0 and (chunk := stream.read(min(DRAIN_CHUNK, left))):
+                    left -= len(chunk)
+    return app
+
+
 # The view attribute body_limit sets: the name of the Config field bounding the view's bodies.
 LIMIT_ATTRIBUTE = "body_limit_setting"
 DEFAULT_SETTING = "max_body_bytes"
@@ -121,6 +145,7 @@ def init_app(app, config):
     # quietly: one byte past the limit tells such a body from one at it.
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes + 1
     app.json = JSONProvider(app)
+    app.wsgi_app = _reading_to_the_end(app.wsgi_app, max(config.max_body_bytes, config.max_import_bytes))
 
     def limit():
         """The body limit of the request's route in bytes, and the variable that sets it."""
