@@ -6,6 +6,7 @@ from redis.exceptions import WatchError
 
 from api.errors import ApiError
 from core.config import MESSENGERS
+from core.deliveries import open_count
 from core.dispatch import Job
 from core.messages import new_message
 from core.templates import TemplateRefused
@@ -74,10 +75,11 @@ def template_refused(exc) -> ApiError:
 
 def _within_open_quota(svc, sender, count):
     """A guard for the send's transaction: 429 if it would take the user past MAX_OPEN_DELIVERIES."""
+    # Only sends and resends change the watched key; finishes count apart.
     key, limit = svc.keys.user_usage(sender), svc.config.max_open_deliveries
 
     def check(pipe):
-        open_now = int(pipe.hget(key, "open") or 0)
+        open_now = open_count(pipe, svc.keys, sender)
         if open_now + count > limit:
             raise ApiError(429, f"Too many unfinished deliveries: {open_now} wait and this send adds "
                                 f"{count}; at most {limit} may wait at once. Cancel some, or send "

@@ -185,7 +185,9 @@ def list_(session, page, page_size, as_json):
 def show(session, message_id, as_json):
     """Show message ID and its deliveries.
 
-    A table of deliveries gives each one's status, attempts and last error.
+    A table of deliveries gives each one's status, attempts, when it is due
+    (local_time and quiet hours make that each contact's own) and last
+    error, and for a template the text each one got.
 
     \b
     Example:
@@ -231,15 +233,27 @@ def _echo_message(message: dict) -> None:
     if message.get("local_time"):
         click.echo(f"Local time: {message['local_time'].replace('T', ' ')} in each contact's zone")
     click.echo(f"Created:    {local_time(message.get('created_at'))}")
+    if message.get("schedule_id"):
+        click.echo(f"Schedule:   {message['schedule_id']}")
     click.echo()
-    echo_deliveries(message)
+    echo_deliveries(message, each_own=True)
 
 
-def echo_deliveries(message: dict) -> None:
-    """Print the table of a message's deliveries."""
+def echo_deliveries(message: dict, each_own: bool = False) -> None:
+    """Print the table of a message's deliveries; each_own adds when each is due, and its text if rendered."""
+    deliveries = message.get("deliveries", [])
+    headers = list(DELIVERY_HEADERS)
     rows = [[d.get("contact"), d.get("messenger"), d.get("status"), d.get("attempts"),
-             shorten(d.get("last_error"), 60)] for d in message.get("deliveries", [])]
-    echo_table(DELIVERY_HEADERS, rows, styles={2: status_style}, empty="No deliveries.")
+             shorten(d.get("last_error"), 60)] for d in deliveries]
+    if each_own:
+        headers.insert(4, "due")
+        for row, delivery in zip(rows, deliveries):
+            row.insert(4, local_time(delivery.get("due_at")))
+        if message.get("template"):
+            headers.append("text")
+            for row, delivery in zip(rows, deliveries):
+                row.append(shorten(delivery.get("text"), 40))
+    echo_table(headers, rows, styles={2: status_style}, empty="No deliveries.")
 
 
 def fail_if_any_failed(message: dict) -> None:

@@ -66,14 +66,14 @@ local function recount(mkey, old, new)
 end
 """
 
-# finish(message key, schedule key, retention key, user usage key, member,
+# finish(message key, schedule key, retention key, user closed key, member,
 # message id, now, retention seconds, events key, webhook users key, user):
 # the delivery needs nobody any more.
 _FINISH = _RECOUNT + _EMIT + """
-local function finish(mkey, skey, rkey, ukey, member, mid, now, keep, ekey, wkey, user)
+local function finish(mkey, skey, rkey, ckey, member, mid, now, keep, ekey, wkey, user)
   redis.call('ZREM', skey, member)
   if redis.call('HEXISTS', mkey, 'counted') == 1 then
-    redis.call('HINCRBY', ukey, 'open', -1)
+    redis.call('INCR', ckey)
   end
   if redis.call('HEXISTS', mkey, 'open') == 1
      and redis.call('HINCRBY', mkey, 'open', -1) <= 0 then
@@ -142,7 +142,7 @@ if tonumber(d[3]) ~= tonumber(ARGV[#ARGV]) then return 0 end
 """
 
 # The finishing steps' first KEYS: delivery, message, schedule, retention,
-# user usage, events, webhook users; and ARGV: ticket, now, member, message
+# user closed, events, webhook users; and ARGV: ticket, now, member, message
 # id, retention seconds, user, delivery id.
 _FINISHING = """
 local function finish_this(old, status)
@@ -153,7 +153,7 @@ end
 """
 
 # A fallback chain's later steps, given as KEYS from some index on, with
-# the finishing steps' KEYS 2-7 (message, schedule, retention, user usage,
+# the finishing steps' KEYS 2-7 (message, schedule, retention, user closed,
 # events, webhook users). A step on standby has no schedule entry unless it
 # waits for the step before it to be delivered.
 _CHAIN = f"""
@@ -269,7 +269,7 @@ return activate(1, ARGV[2], ARGV[3])
 # (RECEIPT_STEPS). In a chain, delivered or read makes the later steps not
 # needed, and a late failure starts the next step (2 is returned then);
 # otherwise a late failure gets a failed-store record. KEYS: delivery,
-# message, schedule, retention, user usage, events, webhook users, failed
+# message, schedule, retention, user closed, events, webhook users, failed
 # hash, failed index, the chain's later steps. ARGV: new status, now,
 # delivery id, the receipt's time, failed record ('' unless failed), error,
 # retention seconds, the next step's moment.
@@ -339,7 +339,7 @@ return 1
 """
 
 # Cancel what has not started. KEYS: schedule, retention, message, user
-# usage, events, webhook users, then the deliveries. ARGV: now, message id,
+# closed, events, webhook users, then the deliveries. ARGV: now, message id,
 # retention seconds, user, then delivery ids.
 _CANCEL = _FINISH + lua_set("CANCELLABLE", CANCELLABLE) + f"""
 local cancelled = {{}}
@@ -356,6 +356,16 @@ for i = 7, #KEYS do
 end
 return cancelled
 """
+
+
+def open_count(reader, keys, user) -> int:
+    """A user's unfinished deliveries: opened less closed, read through `reader` (a client or a watching pipeline).
+
+    Closed is read first: finishes in between only make the count higher than
+    it is, never lower.
+    """
+    closed = int(reader.get(keys.user_closed(user)) or 0)
+    return int(reader.hget(keys.user_usage(user), "open") or 0) - closed
 
 
 class DeliveryStore:
@@ -499,7 +509,7 @@ class DeliveryStore:
         sender = fields["sender"]
         return self._receipt(
             keys=[k.delivery(delivery_id), k.message(fields["message_id"]), k.schedule(),
-                  k.retention(), k.user_usage(sender), k.events(), k.webhook_users(),
+                  k.retention(), k.user_closed(sender), k.events(), k.webhook_users(),
                   k.failed(sender), k.failed_index(sender), *self._steps(chain.later)],
             args=[status, now, delivery_id, at, json.dumps(record) if record else "", error,
                   self._keep, chain.moment],
@@ -524,7 +534,7 @@ class DeliveryStore:
         k = self._keys
         message_id = message_id_of(delivery_id)
         keys = [k.delivery(delivery_id), k.message(message_id), k.schedule(), k.retention(),
-                k.user_usage(sender), k.events(), k.webhook_users()]
+                k.user_closed(sender), k.events(), k.webhook_users()]
         return keys, [k.schedule_member(delivery_id, ticket), message_id, self._keep, sender,
                       delivery_id]
 
@@ -544,7 +554,7 @@ class DeliveryStore:
         if not delivery_ids:
             return []
         k = self._keys
-        keys = [k.schedule(), k.retention(), k.message(message_id), k.user_usage(sender),
+        keys = [k.schedule(), k.retention(), k.message(message_id), k.user_closed(sender),
                 k.events(), k.webhook_users(), *(k.delivery(d) for d in delivery_ids)]
         return self._cancel(keys=keys, args=[now, message_id, self._keep, sender, *delivery_ids])
 
@@ -577,7 +587,7 @@ class DeliveryStore:
 
     def open_count_for(self, user) -> int:
         """How many of a user's deliveries are not finished (those recorded since counts were kept)."""
-        return int(self._redis.hget(self._keys.user_usage(user), "open") or 0)
+        return open_count(self._redis, self._keys, user)
 
     def message_count_for(self, user) -> int:
         """How many messages a user has sent."""

@@ -23,8 +23,17 @@ class Keys:
         return f"{self._p}user:{user}:messages"
 
     def user_usage(self, user):
-        """Hash: what a user has outstanding, for quotas ('open': unfinished deliveries)."""
+        """Hash: what a user has opened, for quotas ('open': deliveries sent and sent again).
+
+        Its unfinished deliveries are 'open' less user_closed's count. Only
+        sends and resends write here, so a send can watch it without every
+        delivery that finishes meanwhile making it try again.
+        """
         return f"{self._p}user:{user}:usage"
+
+    def user_closed(self, user):
+        """String: how many of a user's opened deliveries (user_usage) have finished since."""
+        return f"{self._p}user:{user}:closed"
 
     def request_limit(self, caller):
         """String: when a caller's next request is due under the API's rate limit (GCRA)."""

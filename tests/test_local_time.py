@@ -5,8 +5,10 @@ import time
 from datetime import datetime, time as daytime, timedelta, timezone
 
 import pytest
+from click.testing import CliRunner
 
 from apiclient import received, v1
+from console.app import main
 from conftest import token_for
 from core.timing import at_wall_time, out_of_quiet_hours
 from helpers import wait_until
@@ -202,3 +204,19 @@ def test_deliveries_arrive_at_their_local_time_across_a_killed_worker(make_stack
     assert sorted(r["text"] for r in arrived) == sorted(f"for {n}" for n in names)
     by_text = {r["text"]: r["time"] for r in arrived}
     assert all(by_text[f"for {n}"] >= planned[n] for n in names), (by_text, planned)
+
+
+def test_the_cli_shows_each_contacts_due_time(stack, token, tmp_path):
+    accepted = send(stack, token, {"to": list(ZONES), "text": "Morning", "local_time": "2030-01-01T09:00"})
+    env = {"DISPATCHER_URL": stack.api_url, "DISPATCHER_TOKEN": token,
+           "DISPATCHER_CONFIG": str(tmp_path / "cli.json")}
+    shown = CliRunner().invoke(main, ["messages", "show", accepted["id"]], env=env, prog_name="python cli.py")
+    assert shown.exit_code == 0, shown.output
+    assert "Local time: 2030-01-01 09:00 in each contact's zone" in shown.stdout
+    rows = [line.split() for line in shown.stdout.splitlines()[-4:]]
+    shown_at = {utc_hour: iso(utc(f"2030-01-01T{utc_hour:02d}:00")).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+                for utc_hour in (0, 9, 14)}
+    assert rows == [["CONTACT", "MESSENGER", "STATUS", "ATTEMPTS", "DUE", "LAST", "ERROR"],
+                    ["Aki", "telegram", "scheduled", "0", *shown_at[0].split(), "-"],
+                    ["Ned", "telegram", "scheduled", "0", *shown_at[14].split(), "-"],
+                    ["Uma", "telegram", "scheduled", "0", *shown_at[9].split(), "-"]]

@@ -324,7 +324,7 @@ def test_a_paused_schedule_does_not_run_and_resumes_without_catching_up(stack, t
     assert arrived(stack, "paused") == []
 
 
-def test_a_template_schedule_renders_per_contact(stack, token, schedules):
+def test_a_template_schedule_renders_per_contact(stack, token, schedules, tmp_path):
     assert v1(stack, token, "PUT", "/contacts/Lera", {"telegram": "t_Lera", "fields": {"first": "Lera"}}
               ).status_code == 200
     made = make(stack, token, "Hi {{ fields.first | default(name) }}", to=["Artem", "Lera"], template=True)
@@ -332,6 +332,13 @@ def test_a_template_schedule_renders_per_contact(stack, token, schedules):
     wait_until(lambda: show(stack, token, made["id"])["runs"] == 1, RUN_WAIT, 0.2, "the run")
     wait_until(lambda: len([r for r in received(stack) if r["text"].startswith("Hi ")]) == 2, RUN_WAIT)
     assert sorted(r["text"] for r in received(stack) if r["text"].startswith("Hi ")) == ["Hi Artem", "Hi Lera"]
+    message_id = scheduled_messages(stack, token, made["id"])[0]["id"]
+    env = {**CLEAR, "DISPATCHER_URL": stack.api_url, "DISPATCHER_TOKEN": token,
+           "DISPATCHER_CONFIG": str(tmp_path / "config.json")}
+    shown = CliRunner().invoke(main, ["messages", "show", message_id], env=env, prog_name="python cli.py")
+    assert shown.exit_code == 0, shown.output
+    assert f"Schedule:   {made['id']}" in shown.output
+    assert sorted(line.split()[-2:] for line in shown.output.splitlines()[-2:]) == [["Hi", "Artem"], ["Hi", "Lera"]]
 
 
 # The CLI.

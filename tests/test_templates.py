@@ -174,6 +174,12 @@ def test_the_cli_previews_and_sends_a_template(stack, token, tmp_path):
     assert sent.exit_code == 0, sent.output
     assert [d["text"] for d in json.loads(sent.stdout)["deliveries"]] == ["Code B2"]
     assert [r["text"] for r in received(stack)] == ["Code B2"]
+    shown = runner.invoke(main, ["messages", "show", json.loads(sent.stdout)["id"]], env=env,
+                          prog_name="python cli.py")
+    assert shown.exit_code == 0, shown.output
+    header, row = shown.stdout.splitlines()[-2:]
+    assert header.split() == ["CONTACT", "MESSENGER", "STATUS", "ATTEMPTS", "DUE", "LAST", "ERROR", "TEXT"]
+    assert row.startswith("Lera ") and row.endswith(" Code B2")
     refused = runner.invoke(main, ["send", "{{ nope }}", "--template", "--to", "Lera"], env=env,
                             prog_name="python cli.py")
     assert refused.exit_code != 0 and "'nope' is undefined" in refused.output
