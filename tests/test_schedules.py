@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from apiclient import received, v1
 from console.app import main
 from core.clients import mongo_database
-from core.recurring import CronRefused, checked_cron, missed_runs, run_after
+from core.recurring import HOLD_SECONDS, CronRefused, checked_cron, missed_runs, run_after
 from helpers import wait_until
 from test_cli import CLEAR
 
@@ -18,6 +18,8 @@ GRACE = 300
 EVERY_MINUTE = "* * * * *"
 # A scheduler tick is 0.5 s; a run is handed to a worker, which sends at once.
 RUN_WAIT = 20
+# Schedules due at once when a scheduler is killed amid their runs.
+KILLED_AMID = 100
 
 
 def utc(*args) -> float:
@@ -274,6 +276,33 @@ def test_a_scheduler_that_died_after_sending_is_taken_over_without_a_second_mess
     assert after["last_message_id"] == first.json()["id"]
     wait_until(lambda: arrived(stack, "sent before the crash"), RUN_WAIT)
     assert len(arrived(stack, "sent before the crash")) == 1
+
+
+def test_a_scheduler_killed_amid_runs_leaves_each_run_one_message(stack, token, schedules):
+    # At the shipped hold: what the killed scheduler held waits HOLD_SECONDS, then is taken over.
+    made = [make(stack, token, f"amid {n}", cron="0 9 * * *") for n in range(KILLED_AMID)]
+    ids = [m["id"] for m in made]
+    stack.stop("scheduler")
+    run = minute_start(time.time())
+    for schedule_id in ids:
+        as_if_down_since(schedules, schedule_id, run)
+    stack.start("scheduler")
+    wait_until(lambda: schedules.find_one({"_id": {"$in": ids}, "runs": 1}), RUN_WAIT, 0.002, "a first run")
+    stack.kill("scheduler")
+    killed_at = time.time()
+    done = schedules.count_documents({"_id": {"$in": ids}, "runs": 1})
+    held = schedules.count_documents({"_id": {"$in": ids}, "runs": 0, "holder": {"$exists": True}})
+    assert done < KILLED_AMID, "the kill came after every run"
+    stack.start("scheduler")
+    wait_until(lambda: schedules.count_documents({"_id": {"$in": ids}, "runs": 1}) == KILLED_AMID,
+               HOLD_SECONDS + RUN_WAIT, 0.5, f"every run ({done} done and {held} held at the kill)")
+    wait_until(lambda: all(arrived(stack, m["send"]["text"]) for m in made), RUN_WAIT, 0.5, "every delivery")
+    page = v1(stack, token, "GET", "/messages", params={"page_size": 100}).json()
+    made_by = [v1(stack, token, "GET", f"/messages/{m['id']}").json()["schedule_id"] for m in page]
+    assert sorted(made_by) == sorted(ids), (done, held)
+    texts = [r["text"] for r in received(stack)]
+    assert sorted(texts) == sorted(m["send"]["text"] for m in made), (done, held)
+    assert max(r["time"] for r in received(stack)) < killed_at + HOLD_SECONDS + RUN_WAIT
 
 
 def test_a_schedule_held_by_a_live_scheduler_waits_for_its_hold(stack, token, schedules):
