@@ -222,6 +222,19 @@ def render(results):
         summary.append(("11. a template over 1,000 contacts answered within the fan-out budget (2 s)",
                         f"{fmt(f['template_s'])} s (plain {fmt(f['plain_s'])} s)", t["met"]))
 
+    t = results.get("ratelimited")
+    if t:
+        out += ["### 12. The default rate limits against a gateway enforcing the published ones", "",
+                "| messenger | enforced (/s) | paced at (/s) | reached (/s, median) | share of the limit "
+                "| refused (all trials) |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        out += [f"| {m} | {fmt(f['limit_per_s'])} | {fmt(f['paced_at_per_s'])} | {fmt(f['per_s'])} | "
+                f"{fmt(f['share'])} | {f['refused']} |" for m, f in t["figures"].items()]
+        out.append("")
+        worst = min(f["share"] for f in t["figures"].values())
+        refused = sum(f["refused"] for f in t["figures"].values())
+        summary.append(("12. ≥ 95 % of the enforced rate limits, no refusal",
+                        f"{fmt(round(100 * worst, 1))} % at the least, {refused} refused", t["met"]))
+
     head = []
     if summary:
         head = ["### Targets", "", "| target | measured | verdict |", "| --- | --- | --- |"]

@@ -4,9 +4,11 @@ from aiohttp import web
 
 from fake_gateway.credentials import Credentials
 from fake_gateway.faults import Faults
+from fake_gateway.limits import Limits
 from fake_gateway.receipts import ReceiptSender
 from fake_gateway.records import Records
-from fake_gateway.routes import credentials_key, faults_key, receipts_key, records_key, routes
+from fake_gateway.routes import (credentials_key, faults_key, limits_key, receipts_key, records_key,
+                                 routes)
 
 
 def create_app(faults=None, credentials=None, receipts_url=""):
@@ -14,6 +16,7 @@ def create_app(faults=None, credentials=None, receipts_url=""):
     app = web.Application()
     app[faults_key] = Faults(faults)
     app[records_key] = Records()
+    app[limits_key] = Limits()
     app[credentials_key] = Credentials(credentials)
     app[receipts_key] = ReceiptSender(receipts_url, app[records_key], app[credentials_key])
     app.on_cleanup.append(app[receipts_key].close)

@@ -22,6 +22,11 @@ UTF-16 units) is refused as each API refuses it: simple, 400 naming `text`;
 Telegram, 400 "Bad Request: message is too long"; WhatsApp, 400 with code
 100 (invalid parameter) on text['body']; Viber, status 3 (badData).
 
+A send past its messenger's rate limit (fault setting `enforce_limits`,
+fake_gateway.limits) is refused as each API refuses it: simple, 429 with
+Retry-After; Telegram, 429 "Too Many Requests: retry after N" with
+parameters.retry_after; WhatsApp, 400 with code 130429 (throughput reached).
+
 The errors each API documents, and the names a fault script gives them,
 are in fake_gateway.documented.
 
@@ -78,6 +83,11 @@ class Simple:
         """The answer to a malformed request, and its documented error name (if any)."""
         return web.json_response({"ok": False, "error": problem}, status=400), None
 
+    def throttled(self, retry_after):
+        """The answer to a send past a rate limit, and its documented error name (if any)."""
+        body = {"ok": False, "error": f"too many requests: retry after {retry_after}"}
+        return web.json_response(body, status=429, headers={"Retry-After": str(retry_after)}), None
+
     def accepted(self, message_id, to, text, now):
         """The answer to an accepted message."""
         return web.json_response({"ok": True, "id": message_id})
@@ -127,6 +137,10 @@ class Telegram(Simple):
         if code == 429:
             body["parameters"] = {"retry_after": retry_after}
         return web.json_response(body, status=code)
+
+    def throttled(self, retry_after):
+        """Flood control: 429 naming the seconds to wait."""
+        return self.documented(429, retry_after), "telegram:429"
 
     def garbled(self):
         """A flood-control answer whose parameters are a string, not an object."""
@@ -183,6 +197,10 @@ class WhatsApp(Simple):
         """The Graph API error for one of WhatsApp's documented codes."""
         status, message, details = WHATSAPP_ERRORS[code]
         return self._error(status, code, message, details)
+
+    def throttled(self, retry_after):
+        """Cloud API throughput reached (130429); Graph names no wait."""
+        return self.documented(130429), "whatsapp:130429"
 
     def garbled(self):
         """A rate-limit error whose error_data is a string, not an object."""

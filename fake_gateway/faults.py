@@ -20,6 +20,14 @@ Receipts (fake_gateway.receipts) come `receipt_delivered_after` and
 `receipts` scripts them per recipient id: "read" (the default: delivered,
 then read), "delivered" (never read), "never" (not even delivered), or
 "failed" (a failed receipt in place of delivered).
+
+`enforce_limits` (off by default; GATEWAY_ENFORCE_LIMITS) makes the gateway
+hold every messenger to its published send rate (fake_gateway.limits):
+Telegram 30 a second and 1 a second per chat, WhatsApp 80 a second, Viber
+none. A send past a limit is refused as the API refuses it (Telegram 429
+with retry_after, WhatsApp 130429, the simple endpoints 429 with
+Retry-After), before any other fault applies; it is not received, and
+`GET /stats` counts it under `rate_limited`. `messengers` does not narrow it.
 """
 
 import random
@@ -44,7 +52,18 @@ DEFAULTS = {
     "receipt_delivered_after": 0.5,
     "receipt_read_after": 1.5,
     "receipts": {},
+    "enforce_limits": False,
 }
+
+
+def boolean(raw):
+    """A GATEWAY_* flag: 1 or true is on, 0 or false off (any case)."""
+    flags = {"1": True, "true": True, "0": False, "false": False}
+    try:
+        return flags[raw.strip().lower()]
+    except KeyError:
+        raise ValueError(raw) from None
+
 
 ENV_VARS = {
     "GATEWAY_FAIL_RATE": ("fail_rate", float),
@@ -52,6 +71,7 @@ ENV_VARS = {
     "GATEWAY_THROTTLE_RATE": ("throttle_rate", float),
     "GATEWAY_RETRY_AFTER": ("retry_after", int),
     "GATEWAY_LATENCY_MS": ("latency_ms", float),
+    "GATEWAY_ENFORCE_LIMITS": ("enforce_limits", boolean),
 }
 
 
@@ -112,6 +132,7 @@ RULES = {
     "receipt_read_after": (_number(0, 3600), "a number from 0 to 3600"),
     "receipts": (_is_receipt_plans, "an object of recipient ids, each one of "
                                     + ", ".join(RECEIPT_PLANS)),
+    "enforce_limits": (lambda v: isinstance(v, bool), "true or false"),
 }
 
 

@@ -10,6 +10,7 @@ from fake_gateway.apis import SHAPES
 from fake_gateway.credentials import CredentialError, Credentials
 from fake_gateway.documented import GARBLED, LONGEST_TEXT, utf16_length
 from fake_gateway.faults import MESSENGERS, FaultError, Faults
+from fake_gateway.limits import Limits
 from fake_gateway.receipts import ReceiptSender
 from fake_gateway.records import Records, only
 
@@ -17,6 +18,7 @@ faults_key = web.AppKey("faults", Faults)
 records_key = web.AppKey("records", Records)
 credentials_key = web.AppKey("credentials", Credentials)
 receipts_key = web.AppKey("receipts", ReceiptSender)
+limits_key = web.AppKey("limits", Limits)
 
 routes = web.RouteTableDef()
 
@@ -34,11 +36,11 @@ def _fault_answer(status, retry_after):
 
 
 async def _take(request, messenger, shape):
-    """Take one message in a shape, answering as the credentials and current faults dictate."""
+    """Take one message in a shape, answering as the credentials, rate limits and faults dictate."""
     now = time.time()
     key = request.headers.get("Idempotency-Key")
     app = request.app
-    faults, records = app[faults_key], app[records_key]
+    faults, records, limits = app[faults_key], app[records_key], app[limits_key]
     denied = shape.authorize(request, app[credentials_key])
     raw = await request.read()
     to, text, problem = shape.parse(raw)
@@ -50,6 +52,12 @@ async def _take(request, messenger, shape):
         return response
     if problem is not None:
         response, error = shape.invalid(problem)
+        records.attempt(messenger, to, text, key, now, response.status, error)
+        return response
+    retry_after = limits.retry_after(messenger, to) if faults.enforce_limits else None
+    if retry_after is not None:
+        limits.refuse(messenger)
+        response, error = shape.throttled(retry_after)
         records.attempt(messenger, to, text, key, now, response.status, error)
         return response
     answer, delay = faults.decide(messenger, shape.api, key)
@@ -68,6 +76,8 @@ async def _take(request, messenger, shape):
         response = _error(500, f"{messenger} is unavailable")
     else:
         message_id = records.accept(messenger, to, text, key, now, shape.answered_id)
+        if faults.enforce_limits:
+            limits.note(messenger, to)
         response = shape.accepted(message_id, to, text, now)
     if delay:
         await asyncio.sleep(delay)
@@ -129,16 +139,18 @@ async def list_receipts(request):
 
 @routes.delete("/received")
 async def clear_received(request):
-    """Forget all received messages, attempts and receipts, and send no receipt still owed."""
+    """Forget all messages, attempts, receipts and rate-limit counts; send no receipt still owed."""
     request.app[receipts_key].cancel()
     request.app[records_key].clear()
+    request.app[limits_key].clear()
     return web.json_response({"ok": True})
 
 
 @routes.get("/stats")
 async def stats(request):
-    """Count received messages and attempts, cheaply, for pollers."""
-    return web.json_response(request.app[records_key].counts())
+    """Count received messages, attempts and sends refused past a rate limit, cheaply, for pollers."""
+    counts = request.app[records_key].counts()
+    return web.json_response({**counts, "rate_limited": request.app[limits_key].refused})
 
 
 async def _change(request, key, error):

@@ -183,7 +183,8 @@ def test_fail_rate_one_fails_everything(gw):
     statuses = {send(gw, m).status_code for m in ("telegram", "whatsapp", "viber") * 3}
     assert statuses == {502}
     assert received(gw) == []
-    assert requests.get(f"{gw}/stats", timeout=TIMEOUT).json() == {"received": 0, "attempts": 9}
+    assert requests.get(f"{gw}/stats", timeout=TIMEOUT).json() == {
+        "received": 0, "attempts": 9, "rate_limited": {"telegram": 0, "whatsapp": 0, "viber": 0}}
 
 
 def test_faults_limited_to_some_messengers(gw):
@@ -255,17 +256,19 @@ def test_get_put_delete_faults(gw):
         "fail_rate": 0.0, "fail_status": 503, "throttle_rate": 0.0, "retry_after": 1,
         "latency_ms": 0, "script": [], "hang_seconds": 60, "viber_accepts": False,
         "messengers": None, "receipt_delivered_after": 0.5, "receipt_read_after": 1.5,
-        "receipts": {},
+        "receipts": {}, "enforce_limits": False,
     }
 
 
 def test_delete_received_clears_both_lists(gw):
     send(gw, "telegram")
     send(gw, "viber")
-    assert requests.get(f"{gw}/stats", timeout=TIMEOUT).json() == {"received": 1, "attempts": 2}
+    counts = requests.get(f"{gw}/stats", timeout=TIMEOUT).json()
+    assert (counts["received"], counts["attempts"]) == (1, 2)
     assert requests.delete(f"{gw}/received", timeout=TIMEOUT).status_code == 200
     assert received(gw) == [] and attempts(gw) == []
-    assert requests.get(f"{gw}/stats", timeout=TIMEOUT).json() == {"received": 0, "attempts": 0}
+    counts = requests.get(f"{gw}/stats", timeout=TIMEOUT).json()
+    assert (counts["received"], counts["attempts"]) == (0, 0)
 
 
 def test_unknown_messenger_filter_is_400(gw):
