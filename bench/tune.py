@@ -35,9 +35,6 @@ VARIANTS = {
     "prefetch-16": {"worker_argv": lambda argv: [*argv, "--prefetch-multiplier", "16"]},
     "warning-logs": {"log_level": "WARNING"},
     "prefork-4": {"worker_pool": "prefork", "worker_concurrency": 4, "worker_processes": 1},
-    # gevent is not a dependency: `.venv/bin/pip install gevent` first.
-    "gevent-16": {"worker_argv": lambda argv: [*argv, "--pool", "gevent"]},
-    "gevent-64": {"worker_concurrency": 64, "worker_argv": lambda argv: [*argv, "--pool", "gevent"]},
 }
 
 

@@ -22,6 +22,7 @@ from collections import Counter, namedtuple
 
 from core.blocked import blocked_field
 from core.keys import Keys
+from core.lua import Script
 from core.messages import message_id_of
 from core.statuses import (
     CANCELLABLE, CANCELLED, FAILED, NOT_NEEDED, QUEUED, RECEIPT_STEPS, RETRYING, SENDING, SENT,
@@ -375,16 +376,16 @@ class DeliveryStore:
         self._redis = redis
         self._keys = keys
         self._keep = retention_seconds
-        self._claim = redis.register_script(_CLAIM)
-        self._sent = redis.register_script(_SENT)
-        self._retry = redis.register_script(_RETRY)
-        self._fail = redis.register_script(_FAIL)
-        self._suppress = redis.register_script(_SUPPRESS)
-        self._activate = redis.register_script(_ACTIVATE)
-        self._receipt = redis.register_script(_RECEIPT)
-        self._resend = redis.register_script(_RESEND)
-        self._defer = redis.register_script(_DEFER)
-        self._cancel = redis.register_script(_CANCEL)
+        self._claim = Script(redis, _CLAIM)
+        self._sent = Script(redis, _SENT)
+        self._retry = Script(redis, _RETRY)
+        self._fail = Script(redis, _FAIL)
+        self._suppress = Script(redis, _SUPPRESS)
+        self._activate = Script(redis, _ACTIVATE)
+        self._receipt = Script(redis, _RECEIPT)
+        self._resend = Script(redis, _RESEND)
+        self._defer = Script(redis, _DEFER)
+        self._cancel = Script(redis, _CANCEL)
 
     @classmethod
     def from_config(cls, redis, keys, config):

@@ -3,6 +3,8 @@
 import json
 import secrets
 
+from core.lua import Script
+
 ANSWER_TTL = 24 * 3600
 # A reservation whose request died is freed after this, so the key is usable again.
 RESERVATION_TTL = 30
@@ -20,7 +22,7 @@ class IdempotencyStore:
     def __init__(self, redis, keys):
         self._redis = redis
         self._keys = keys
-        self._release = redis.register_script(_RELEASE)
+        self._release = Script(redis, _RELEASE)
 
     def reserve(self, user, key, fingerprint):
         """Reserve a key for a request: (its token, None), or (None, what the key already holds)."""

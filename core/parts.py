@@ -17,6 +17,7 @@ import unicodedata
 from bisect import bisect_right
 from itertools import accumulate
 
+from core.lua import Script
 from core.statuses import SENDING
 
 # The most a messenger takes in one text message:
@@ -161,7 +162,7 @@ class PartProgress:
     def __init__(self, redis, keys, lease_seconds: float):
         self._keys = keys
         self._lease = lease_seconds
-        self._record = redis.register_script(_RECORD)
+        self._record = Script(redis, _RECORD)
 
     def record(self, delivery_id, ticket, attempt, count) -> bool:
         """Note `count` parts accepted and renew the hold; False if this attempt no longer holds it."""

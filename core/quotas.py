@@ -10,6 +10,7 @@ import math
 from collections import namedtuple
 
 from core.keys import Keys
+from core.lua import Script
 
 # KEYS: the caller's key. ARGV: seconds per request, burst. Returns
 # {allowed 0/1, remaining, seconds until the burst is whole again, seconds
@@ -38,7 +39,7 @@ class RequestLimiter:
         self._keys = keys
         self.rate = rate
         self.burst = burst
-        self._take = redis.register_script(_TAKE)
+        self._take = Script(redis, _TAKE)
 
     @classmethod
     def from_config(cls, redis, keys, config):

@@ -19,6 +19,7 @@ delivery's ticket lets only one of them send.
 """
 
 from core.keys import Keys
+from core.lua import Script
 
 # KEYS: schedule, queue. ARGV: groups of (member, score as read, next
 # moment, task message or ''). An entry whose score changed since it was
@@ -48,7 +49,7 @@ class Schedule:
         self._keys = keys
         self.horizon = horizon
         self.grace = grace
-        self._take = redis.register_script(TAKE)
+        self._take = Script(redis, TAKE)
 
     def moment(self, due: float, now: float) -> float:
         """When to act on a delivery due at `due`, unless a worker has claimed it by then."""

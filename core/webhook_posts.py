@@ -13,6 +13,7 @@ import json
 from collections import namedtuple
 
 from core.keys import Keys
+from core.lua import Script
 from core.schedule import TAKE
 
 # The Celery task that makes one attempt at one post (workers/tasks.py), and its queue.
@@ -101,10 +102,10 @@ class PostStore:
     def __init__(self, redis, keys: Keys):
         self._redis = redis
         self._keys = keys
-        self._add = redis.register_script(_ADD)
-        self._take = redis.register_script(TAKE)
-        self._claim = redis.register_script(_CLAIM)
-        self._record = redis.register_script(_RECORD)
+        self._add = Script(redis, _ADD)
+        self._take = Script(redis, TAKE)
+        self._claim = Script(redis, _CLAIM)
+        self._record = Script(redis, _RECORD)
 
     def add(self, event, posts, due, entry=("", "")) -> bool:
         """Record an event's posts, {webhook id: body}, due at `due`.

@@ -9,6 +9,7 @@ import json
 import secrets
 
 from core.keys import Keys
+from core.lua import Script
 from core.timeutil import epoch_to_iso
 
 EVENTS = ("delivery.sent", "delivery.delivered", "delivery.read", "delivery.failed",
@@ -53,8 +54,8 @@ class WebhookStore:
     def __init__(self, redis, keys: Keys):
         self._redis = redis
         self._keys = keys
-        self._create = redis.register_script(_CREATE)
-        self._delete = redis.register_script(_DELETE)
+        self._create = Script(redis, _CREATE)
+        self._delete = Script(redis, _DELETE)
 
     def create(self, user, url, events, now):
         """Record a new webhook of the user's with a fresh secret: (id, record), or None past WEBHOOKS_MAX."""

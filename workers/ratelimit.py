@@ -23,6 +23,7 @@ from collections import namedtuple
 from core.config import MESSENGERS
 from core.dispatch import Job
 from core.logs import log_event
+from core.lua import Script
 from core.statuses import WAITING
 
 log = logging.getLogger("workers.ratelimit")
@@ -102,7 +103,7 @@ class RateLimiter:
 
     def __init__(self, redis, keys, limits: dict, headroom=0.0, linger=0.25):
         self._keys = keys
-        self._take = redis.register_script(_TAKE)
+        self._take = Script(redis, _TAKE)
         self._linger = linger
         # Seconds between sends: (overall, per chat), None where unlimited.
         self._intervals = {

@@ -4,6 +4,7 @@ import json
 from collections import namedtuple
 
 import urllib3
+from urllib3.connectionpool import connection_from_url
 
 from workers.retry import parse_retry_after
 
@@ -75,23 +76,34 @@ class Transport:
     """Keep-alive HTTP connections shared by a process's gateways, with timeouts."""
 
     def __init__(self, config):
-        self._http = urllib3.PoolManager(maxsize=max(4, config.worker_concurrency), block=False)
+        self._pool_size = max(4, config.worker_concurrency)
         # `total` bounds the whole request (read alone bounds each socket
         # read), so that a send ends within the claim's lease.
         self._timeout = urllib3.Timeout(
             connect=config.http_connect_timeout, read=config.http_read_timeout,
             total=config.http_connect_timeout + config.http_read_timeout,
         )
+        # Each URL's connection pool and path, made once: a PoolManager
+        # parses the URL and looks the pool up again on every request.
+        self._targets = {}
+
+    def _target(self, url):
+        target = self._targets.get(url)
+        if target is None:
+            pool = connection_from_url(url, maxsize=self._pool_size, block=False)
+            target = self._targets.setdefault(url, (pool, urllib3.util.parse_url(url).request_uri))
+        return target
 
     def post(self, url, body, key, classify, headers=None) -> Outcome:
         """POST a JSON body with the delivery's Idempotency-Key; classify the answer."""
+        pool, path = self._target(url)
         try:
-            response = self._http.request(
-                "POST", url,
+            response = pool.urlopen(
+                "POST", path,
                 body=json.dumps(body).encode(),
                 headers={"Content-Type": "application/json", "Idempotency-Key": key,
                          **(headers or {})},
-                timeout=self._timeout, retries=False, preload_content=True,
+                timeout=self._timeout, retries=False, redirect=False, preload_content=True,
             )
         except urllib3.exceptions.HTTPError as exc:
             return transient(f"{type(exc).__name__}: {exc}")
