@@ -19,11 +19,10 @@ from bench.load import put, send_body
 from bench.runner import UNLIMITED
 from bench.stats import median
 from core.config import Config
+from fake_gateway.limits import PER_WINDOW
 
 NAME = "ratelimited"
 TITLE = "the default rate limits against a gateway enforcing the published ones"
-# What the gateway enforces (fake_gateway/limits.py), overall per messenger.
-ENFORCED = {"telegram": 30.0, "whatsapp": 80.0}
 SHIPPED = {name: getattr(Config(), name) for name in UNLIMITED}
 # Seconds after a messenger's first arrival before its rate is counted.
 WARM_S = 5.0
@@ -37,7 +36,7 @@ def trial(bench, system):
     window = 15.0 if bench.quick else 40.0
     gateway.set_faults(bench.gateway_url, enforce_limits=True)
     names = bench.names("bench100")
-    sends = math.ceil(max(ENFORCED.values()) * (WARM_S + window + SPARE_S) / len(names))
+    sends = math.ceil(max(PER_WINDOW.values()) * (WARM_S + window + SPARE_S) / len(names))
     statuses = [put(system.api_url, send_body("bench100", names, f"rl {i}"))[0] for i in range(sends)]
     start = time.time()
     time.sleep(WARM_S + window + 2.0)
@@ -46,7 +45,7 @@ def trial(bench, system):
     result = {"sends": sends, "sends_ok": statuses.count(200), "seconds": round(time.time() - start, 1),
               "duplicates": len(records) - len({r["key"] for r in records}),
               "refused": sum(refused.values())}
-    for messenger, limit in ENFORCED.items():
+    for messenger, limit in PER_WINDOW.items():
         times = sorted(r["time"] for r in records if r["messenger"] == messenger)
         begin = times[0] + WARM_S if times else 0.0
         counted = sum(1 for t in times if begin <= t < begin + window)
@@ -60,12 +59,14 @@ def trial(bench, system):
 
 def run(bench):
     """Trials of the project at its shipped limits; medians and the verdict."""
-    runs = bench.interleaved(trial, systems=[bench.project(**SHIPPED)])["project"]
+    project = bench.project(**SHIPPED)
+    runs = bench.interleaved(trial, systems=[project])["project"]
+    headroom = project.config.rate_limit_headroom
     figures = {}
-    for messenger, limit in ENFORCED.items():
+    for messenger, limit in PER_WINDOW.items():
         figures[messenger] = {
             "limit_per_s": limit,
-            "paced_at_per_s": round(SHIPPED[f"{messenger}_rate"] * (1 - Config().rate_limit_headroom), 2),
+            "paced_at_per_s": round(getattr(project.config, f"{messenger}_rate") * (1 - headroom), 2),
             "per_s": median([r[f"{messenger}_per_s"] for r in runs]),
             "share": median([r[f"{messenger}_share"] for r in runs]),
             "refused": sum(r[f"{messenger}_refused"] for r in runs),
