@@ -35,6 +35,8 @@ VARIANTS = {
     "prefetch-16": {"worker_argv": lambda argv: [*argv, "--prefetch-multiplier", "16"]},
     "warning-logs": {"log_level": "WARNING"},
     "prefork-4": {"worker_pool": "prefork", "worker_concurrency": 4, "worker_processes": 1},
+    "solo-2": {"worker_pool": "solo", "worker_processes": 2},
+    "solo-4": {"worker_pool": "solo", "worker_processes": 4},
 }
 
 

@@ -2,10 +2,10 @@
 
 import pytest
 import requests
-import urllib3
 
 from apiclient import attempts, received, set_faults
 from workers.gateways import build_gateways
+from workers.gateways.base import Response
 from workers.gateways.telegram import classify_telegram
 
 TIMEOUT = 5
@@ -69,7 +69,7 @@ def test_a_proxy_error_without_telegrams_body_falls_back_to_the_http_status(stac
 
 
 def test_a_success_status_without_telegrams_body_is_tried_again():
-    page = urllib3.HTTPResponse(body=b"<html>captive portal</html>", status=200)
+    page = Response(200, b"<html>captive portal</html>", {})
     outcome = classify_telegram(page)
     assert outcome.kind == "transient"
     assert "unexpected answer" in outcome.error
