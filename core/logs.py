@@ -28,6 +28,12 @@ def setup_logging(level="INFO"):
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # No record takes what no line shows: the caller's file and line, the
+    # thread, the multiprocessing name (the logging HOWTO's optimizations;
+    # gunicorn's own lines show the process id, which records keep).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False
 
 
 def log_event(logger, event, level=logging.INFO, **fields):
