@@ -15,9 +15,9 @@ import time
 import redis
 import requests
 
-from bench.systems import free_ports
 from core.config import MESSENGERS, Config
 from stack import Stack
+from stack.ports import free_ports
 from stack.specs import ORDER, worker_names
 
 CONTACTS = 100

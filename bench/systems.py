@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import os
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
@@ -21,19 +20,11 @@ from core.config import Config
 from core.contacts import ContactBook
 from stack import Stack
 from stack import probes
+from stack.ports import free_ports
 from stack.process import Process
 from stack.specs import SCRIPTS, ProcessSpec, spec_for, worker_names
 
 READY_TIMEOUT = 60.0
-
-
-def free_ports(count):
-    """count distinct free TCP ports on 127.0.0.1."""
-    with contextlib.ExitStack() as held:
-        socks = [held.enter_context(socket.socket()) for _ in range(count)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
 
 
 def contact_ids(i):

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 import pymongo
 import requests
 
-from bench.systems import free_ports
 from core.config import MESSENGERS, Config
 from core.users import UserStore
 from stack import ORDER, Stack
+from stack.ports import free_ports
 
 USER = "soak"
 TIMEOUT = 10.0

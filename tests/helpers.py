@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,9 @@ import redis
 import requests
 
 from core.keys import Keys
+from stack.ports import free_ports
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_ports(count):
-    """count distinct TCP ports on 127.0.0.1 that nobody listens on right now."""
-    with contextlib.ExitStack() as held:
-        # All bound at once, so the same port cannot be handed out twice.
-        socks = [held.enter_context(socket.socket()) for _ in range(count)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
 
 
 def wait_until(predicate, timeout, interval=0.05, message="condition"):
