@@ -22,6 +22,24 @@ from helpers import free_ports
 NOWHERE = dict(zip(("redis_port", "mongo_port"), free_ports(2)))
 SPEC = create_app(Config(**NOWHERE)).test_client().get("/api/openapi.json").get_json()
 schema = schemathesis.openapi.from_dict(SPEC)
+# Cases are made when this module is collected, before any user has a token:
+# they carry this until their test puts the user's in its place.
+PLACEHOLDER = "Bearer token-of-the-test"
+
+
+@schema.auth()
+class Bearer:
+    """A token on every case but those whose negation leaves it out on purpose.
+
+    Given to schemathesis rather than passed as a header to each call, which
+    would put the token back on such a case and so make it a valid request.
+    """
+
+    def get(self, case, ctx):
+        return PLACEHOLDER
+
+    def set(self, case, data, ctx):
+        case.headers = {**(case.headers or {}), "Authorization": data}
 
 
 @pytest.fixture
@@ -69,5 +87,6 @@ def excluded_checks(case):
 @settings(max_examples=200, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case, stack, token):
-    case.call_and_validate(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"},
-                           excluded_checks=excluded_checks(case), timeout=10)
+    if (case.headers or {}).get("Authorization") == PLACEHOLDER:
+        case.headers["Authorization"] = f"Bearer {token}"
+    case.call_and_validate(base_url=stack.api_url, excluded_checks=excluded_checks(case), timeout=10)
