@@ -24,6 +24,7 @@ from core.blocked import blocked_field
 from core.keys import Keys
 from core.lua import Script
 from core.messages import message_id_of
+from core.pacing import PACED_KEYS, TAKE_TURN
 from core.statuses import (
     CANCELLABLE, CANCELLED, FAILED, NOT_NEEDED, QUEUED, RECEIPT_STEPS, RETRYING, SENDING, SENT,
     STANDBY, SUPPRESSED, WAITING, lua_set, waiting_status,
@@ -101,8 +102,9 @@ end
 # runs ahead is told how long to wait, and never sends early. A waiting
 # delivery to a messenger ID that refused the user before is not taken:
 # 'blocked' (DeliveryStore.suppress ends it). KEYS: delivery, message,
-# schedule, blocked. ARGV: ticket, lease seconds, schedule member.
-_CLAIM = _RECOUNT + _BLOCKED_FIELD + lua_set("WAITING", WAITING) + f"""
+# schedule, blocked. ARGV: ticket, lease seconds, schedule member, the rate
+# limits (core.pacing.encode; their keys follow from the delivery's record).
+_CLAIM = _RECOUNT + _BLOCKED_FIELD + TAKE_TURN + PACED_KEYS + lua_set("WAITING", WAITING) + f"""
 local d = redis.call('HMGET', KEYS[1], 'status', 'ticket', 'lease', 'attempts', 'due',
                      'messenger', 'to', 'sender', 'contact', 'lane', 'step', 'last', 'text',
                      'parts')
@@ -121,15 +123,30 @@ elseif WAITING[d[1]] then
 else
   return {{'skip', d[1]}}
 end
+-- Under its messenger's limits, the send takes its turn here: at once, or
+-- after a wait the lease covers, or the delivery comes back at its place.
+local wait = 0
+if ARGV[4] ~= '' then
+  local pacing = cjson.decode(ARGV[4])
+  local keys, interval = paced_keys(pacing, d[6], d[7])
+  if #keys > 0 then
+    local go
+    go, wait = take_turn(keys, now, pacing.linger, ARGV[3], d[8], interval, false)
+    if not go then
+      return {{'throttled', string.format('%.6f', wait), d[6], d[7], d[8], d[9], false, false, '0', d[5],
+              d[10]}}
+    end
+  end
+end
 local attempts = tonumber(d[4]) + 1
-local lease = string.format('%.6f', now + tonumber(ARGV[2]))
+local lease = string.format('%.6f', now + wait + tonumber(ARGV[2]))
 redis.call('HSET', KEYS[1], 'status', '{SENDING}', 'lease', lease,
            'attempts', attempts, 'updated_at', string.format('%.6f', now))
 redis.call('ZADD', KEYS[3], lease, ARGV[3])
 recount(KEYS[2], d[1], '{SENDING}')
 local m = redis.call('HMGET', KEYS[2], 'text', 'time', 'fallback_after', 'fallback_within')
-return {{'go', '', d[6], d[7], d[8], d[9], d[13] or m[1], m[2], tostring(attempts), d[5], d[10], d[11],
-        d[12], m[3], m[4], d[14] or '0'}}
+return {{'go', string.format('%.6f', wait), d[6], d[7], d[8], d[9], d[13] or m[1], m[2],
+        tostring(attempts), d[5], d[10], d[11], d[12], m[3], m[4], d[14] or '0'}}
 """
 
 _HOLDS = f"""
@@ -427,18 +444,23 @@ class DeliveryStore:
                 "updated_at": now, **extra, **own,
             })
 
-    def claim(self, delivery_id, ticket, lease_seconds) -> Claim:
+    def claim(self, delivery_id, ticket, lease_seconds, pacing="") -> Claim:
         """Take a delivery for sending for `lease_seconds`, if this ticket may send it now.
 
-        An 'early' claim's detail is the seconds still to wait; a 'busy'
-        one's, the end of the holder's lease; a 'blocked' one's, the
-        messenger ID that refused the sender (see suppress).
+        `pacing` (workers.ratelimit.RateLimiter.pacing): the rate limits,
+        under which the claim also takes the send's turn. A 'go' claim's
+        detail is the seconds to wait for that turn (the lease begins after
+        it); a 'throttled' one's, the seconds until its booked place, for
+        which it is to be handed back unclaimed. An 'early' claim's detail
+        is the seconds still to wait; a 'busy' one's, the end of the
+        holder's lease; a 'blocked' one's, the messenger ID that refused
+        the sender (see suppress).
         """
         k = self._keys
         reply = self._claim(
             keys=[k.delivery(delivery_id), k.message(message_id_of(delivery_id)), k.schedule(),
                   k.blocked()],
-            args=[ticket, lease_seconds, k.schedule_member(delivery_id, ticket)],
+            args=[ticket, lease_seconds, k.schedule_member(delivery_id, ticket), pacing],
         )
         reply += [None] * (len(Claim._fields) - len(reply))
         return Claim(*reply)

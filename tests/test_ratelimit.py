@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 import redis
 
-from apiclient import add_contact, failed, received, send
+from apiclient import add_contact, failed, received, send, v1
+from conftest import token_for
 from core.deliveries import DeliveryStore
 from core.keys import Keys
 from helpers import wait_until
@@ -183,3 +184,28 @@ def test_several_workers_keep_each_messenger_under_its_limits_and_lose_nothing(m
     deliveries = DeliveryStore.from_config(client, Keys(stack.config.redis_prefix), stack.config)
     assert {deliveries.get(r["key"])["attempts"] for r in got} == {"1"}, "a wait used up an attempt"
     client.close()
+
+
+def test_each_part_of_a_long_text_takes_a_turn_and_goes_ahead_of_its_users_fan_out(make_stack):
+    stack = make_stack(messenger_api="real", auth_mode="token", telegram_rate=10, telegram_chat_rate=1)
+    token = token_for(stack)
+    names = [f"c{i}" for i in range(30)]
+    for i, name in enumerate(names + ["Reader"]):
+        assert v1(stack, token, "POST", "/contacts", {"name": name, "telegram": f"{1000 + i}"}).status_code == 201
+    long_text = v1(stack, token, "POST", "/messages", {"to": "Reader", "text": "word " * 1800})
+    fan_out = v1(stack, token, "POST", "/messages", {"to": names, "text": "bulk"})
+    assert (fan_out.status_code, long_text.status_code) == (202, 202)
+
+    wait_until(lambda: len(received(stack)) >= 33, timeout=60)
+    time.sleep(1)
+    got = received(stack)
+    assert len(got) == 33 and set(Counter(r["key"] for r in got).values()) == {1}
+    parts = [r for r in got if r["to"] == "1030"]
+    assert [r["key"][-2:] for r in parts] == [".1", ".2", ".3"]
+    times = [r["time"] for r in parts]
+    assert all(b - a >= 1.0 for a, b in zip(times, times[1:])), times
+    assert busiest_second([r["time"] for r in got]) <= 10
+    [delivery] = v1(stack, token, "GET", f"/messages/{long_text.json()['id']}").json()["deliveries"]
+    # A later part waits for the next free send, not behind the fan-out
+    # booked after its first part went (which would cost it a retry).
+    assert (delivery["status"], delivery["attempts"]) == ("sent", 1)

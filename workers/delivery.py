@@ -15,7 +15,6 @@ from core.parts import TEXT_LIMITS, split
 from core.timeutil import epoch_to_iso
 from workers.attempts import Attempt
 from workers.gateways import SENT, transient
-from workers.ratelimit import await_turn
 from workers.retry import backoff_delay
 
 log = logging.getLogger("workers.delivery")
@@ -31,13 +30,15 @@ SKIPPED = {"missing": "no such delivery", "stale": "not the delivery's current t
 
 def attempt_delivery(ctx, delivery_id: str, ticket: int) -> Attempt:
     """Make one attempt at a delivery under a ticket; returns what happened."""
-    wait = await_turn(ctx, delivery_id, ticket)
-    if wait is not None:
-        return Attempt("throttled", f"throttled: handed back until its turn in {wait:.2f} s")
     now = time.time()
-    # The lease as this host's clock sees it, begun before the claim's.
-    lease_until = now + ctx.config.claim_lease
-    claim = ctx.deliveries.claim(delivery_id, ticket, ctx.config.claim_lease)
+    claim = ctx.deliveries.claim(delivery_id, ticket, ctx.config.claim_lease, ctx.limiter.pacing)
+    if claim.outcome == "throttled":
+        wait = float(claim.detail)
+        job = Job(delivery_id, ticket, time.time() + wait, (claim.messenger, claim.contact), claim.lane)
+        ctx.dispatcher.defer(ctx.deliveries, job)
+        log_event(log, "delivery.throttled", delivery_id=delivery_id, ticket=ticket,
+                  messenger=claim.messenger, wait=round(wait, 3))
+        return Attempt("throttled", f"throttled: handed back until its turn in {wait:.2f} s")
     if claim.outcome == "skip":
         log_event(log, "delivery.skipped", delivery_id=delivery_id, ticket=ticket, reason=claim.detail)
         return Attempt("skipped", f"skipped: {SKIPPED.get(claim.detail, 'already ' + claim.detail)}")
@@ -63,6 +64,11 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> Attempt:
         ctx.dispatcher.defer(ctx.deliveries, job, now)
         log_event(log, "delivery.early", delivery_id=delivery_id, ticket=ticket, wait=claim.detail)
         return Attempt("early", f"early: handed back until it is due in {wait:.2f} s")
+    # The lease as this host's clock sees it, begun before the claim's, after the turn's wait.
+    turn = float(claim.detail or 0)
+    lease_until = now + turn + ctx.config.claim_lease
+    if turn:
+        time.sleep(turn)
     attempts = int(claim.attempts)
     outcome, lease_until = _send(ctx, claim, delivery_id, ticket, attempts, lease_until)
     ctx.tally.add(claim.messenger, answer_outcome(outcome.kind, attempts, ctx.config.max_attempts),
@@ -174,7 +180,19 @@ def _send(ctx, claim, delivery_id, ticket, attempts, lease_until):
     outcome = SENT
     for n in range(start, len(parts)):
         if n > start:
-            time.sleep(_pause_between_parts(ctx.config, claim.messenger))
+            # The first part went on the claim's turn; each later one takes
+            # its own, as long a wait as the renewed hold spares.
+            try:
+                turn = ctx.limiter.take(claim.messenger, claim.to, f"{delivery_id}.{n + 1}|{ticket}",
+                                        claim.sender, max(0.0, ctx.config.claim_margin - RECORD_MARGIN),
+                                        under_way=True)
+            except RedisError as exc:
+                return transient(f"part {n + 1} of {len(parts)}: no turn under the rate limits: "
+                                 f"{_describe(exc)}"), lease_until
+            if not turn.go:
+                return transient(f"part {n + 1} of {len(parts)}: its turn under the rate limits is "
+                                 f"{turn.wait:.1f} s away", retry_after=turn.wait), lease_until
+            time.sleep(turn.wait)
         outcome = _send_one(gateway, claim.to, parts[n], f"{delivery_id}.{n + 1}", delivery_id)
         of = f"part {n + 1} of {len(parts)}"
         if outcome.kind != "sent":
@@ -199,15 +217,6 @@ def _send_one(gateway, to, text, key, delivery_id):
     except Exception as exc:  # an adapter's bug or a bad answer must still end in an outcome
         log.exception("delivery %s: error during send", delivery_id)
         return transient(_describe(exc))
-
-
-def _pause_between_parts(config, messenger) -> float:
-    """Seconds between two parts to one chat: its messenger's per-chat rate, if any.
-
-    At most what the renewed hold spares beyond one request and recording it.
-    """
-    rate = getattr(config, f"{messenger}_chat_rate")
-    return min(1 / rate, max(0.0, config.claim_margin - RECORD_MARGIN)) if rate > 0 else 0.0
 
 
 def _describe(exc) -> str:

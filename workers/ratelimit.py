@@ -14,87 +14,31 @@ ahead, never holds back another user's message: that one goes at the next
 free send. While several users have deliveries booked, each books places
 spaced by the interval times the number of such users, so the limit is
 shared among them in about equal parts, however much each has waiting.
+
+A delivery's first send takes its turn in the claim itself (core.deliveries,
+one round trip for both); each later part of a long text takes its own here.
 """
 
-import logging
-import time
 from collections import namedtuple
 
+from core import pacing
 from core.config import MESSENGERS
-from core.dispatch import Job
-from core.logs import log_event
 from core.lua import Script
-from core.statuses import WAITING
-
-log = logging.getLogger("workers.ratelimit")
+from core.pacing import TAKE_TURN
 
 Turn = namedtuple("Turn", "go wait")
 
-# Per limit i, KEYS[3i-2]: its pacing hash (tat: when the next send may go;
-# holder: who took the last turn); KEYS[3i-1]: its bookings, holders scored
-# by their place; KEYS[3i]: its users' lines, each user scored by the end of
-# their line. ARGV: the longest wait taken in place, who asks
-# (delivery|ticket), for whom (the user), then each limit's seconds between
-# sends. Returns {1, wait}: go in `wait` seconds; {0, wait}: come back then.
-# Redis's clock, so workers on several hosts agree.
-_TAKE = """
+# KEYS: each limit's three keys (core.pacing). ARGV: the longest wait taken
+# in place, who asks, for whom, whether under way ('1' or ''), then each
+# limit's seconds between sends.
+# Returns {1, wait}: go in `wait` seconds; {0, wait}: come back then.
+_TAKE = TAKE_TURN + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local linger, holder, user = tonumber(ARGV[1]), ARGV[2], ARGV[3]
-local n = #KEYS / 3
-local tat, line, interval = {}, {}, {}
-local copy, booked = true, true
-for i = 1, n do
-  local v = redis.call('HMGET', KEYS[3 * i - 2], 'tat', 'holder')
-  tat[i] = tonumber(v[1]) or 0
-  line[i] = tonumber(redis.call('ZSCORE', KEYS[3 * i], user)) or 0
-  interval[i] = tonumber(ARGV[i + 3])
-  copy = copy and v[2] == holder
-  booked = booked and redis.call('ZSCORE', KEYS[3 * i - 1], holder) ~= false
-end
--- A copy of the task that took the last turn shares that turn (the claim
--- lets only one of them send) rather than booking one nobody will use.
-if copy then
-  local turn = now
-  for i = 1, n do turn = math.max(turn, tat[i] - interval[i]) end
-  return {1, tostring(turn - now)}
-end
--- The next free send; a newcomer also waits behind its user's bookings.
-local turn = now
-for i = 1, n do
-  turn = math.max(turn, tat[i])
-  if not booked then turn = math.max(turn, line[i]) end
-end
-local go = turn - now <= linger
-if not go then
-  for i = 1, n do turn = math.max(turn, line[i]) end
-end
-for i = 1, n do
-  local pacing, bookings, lines = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
-  redis.call('ZREMRANGEBYSCORE', lines, '-inf', now)
-  if go then
-    tat[i] = turn + interval[i]
-    redis.call('HSET', pacing, 'holder', holder)
-    redis.call('ZREM', bookings, holder)
-  else
-    -- Spaced so that every user with bookings gets an equal share.
-    local users = redis.call('ZCARD', lines)
-    if line[i] <= now then users = users + 1 end
-    local place = math.max(now, tat[i], line[i])
-    redis.call('ZADD', lines, place + interval[i] * users, user)
-    redis.call('ZADD', bookings, place, holder)
-  end
-  redis.call('HSET', pacing, 'tat', tat[i])
-  -- Forget bookings whose holder never came back (cancelled, say).
-  redis.call('ZREMRANGEBYSCORE', bookings, '-inf', now - 60)
-  local last = redis.call('ZRANGE', lines, -1, -1, 'WITHSCORES')[2]
-  local until_ = math.max(tat[i], tonumber(last) or 0, now)
-  local ttl = math.ceil((until_ - now) * 1000) + 1000
-  redis.call('PEXPIRE', pacing, ttl)
-  redis.call('PEXPIRE', lines, ttl)
-  redis.call('PEXPIRE', bookings, ttl + 60000)
-end
-return {go and 1 or 0, tostring(turn - now)}
+local interval = {}
+for i = 5, #ARGV do interval[i - 4] = tonumber(ARGV[i]) end
+local go, wait = take_turn(KEYS, now, tonumber(ARGV[1]), ARGV[2], ARGV[3], interval, ARGV[4] == '1')
+return {go and 1 or 0, tostring(wait)}
 """
 
 
@@ -112,6 +56,8 @@ class RateLimiter:
             )
             for messenger, rates in limits.items()
         }
+        # What the delivery claim needs to take the first send's turn itself.
+        self.pacing = pacing.encode(keys, self._intervals, linger)
 
     @classmethod
     def from_config(cls, redis, keys, config):
@@ -122,13 +68,13 @@ class RateLimiter:
         }
         return cls(redis, keys, limits, config.rate_limit_headroom, config.rate_limit_linger)
 
-    @property
-    def enabled(self) -> bool:
-        """Whether any messenger has a limit at all."""
-        return any(i is not None for pair in self._intervals.values() for i in pair)
+    def take(self, messenger, chat, holder, user, linger=None, under_way=False) -> Turn:
+        """A turn for `holder`, one of `user`'s sends, to a chat: go after `wait` s, or come back then.
 
-    def take(self, messenger, chat, holder, user) -> Turn:
-        """A turn for `holder`, one of `user`'s deliveries, to send to a chat: go after `wait` s, or come back then."""
+        A wait up to `linger` (else the limiter's) is one to take in place.
+        `under_way`: a later part of a send begun, which goes at the next
+        free send rather than behind its user's other bookings.
+        """
         overall, per_chat = self._intervals.get(messenger, (None, None))
         keys, intervals = [], []
         for scope, interval in ((None, overall), (chat, per_chat)):
@@ -139,31 +85,6 @@ class RateLimiter:
                 intervals.append(interval)
         if not keys:
             return Turn(True, 0.0)
-        go, wait = self._take(keys=keys, args=[self._linger, holder, user, *intervals])
+        go, wait = self._take(keys=keys, args=[self._linger if linger is None else linger, holder, user,
+                                                "1" if under_way else "", *intervals])
         return Turn(bool(go), max(0.0, float(wait)))
-
-
-def await_turn(ctx, delivery_id, ticket):
-    """Wait for a delivery's turn under its messenger's limits.
-
-    None when it may go on; else the seconds it was handed back for.
-    """
-    if not ctx.limiter.enabled:
-        return None
-    fields = ctx.deliveries.get(delivery_id)
-    # Only a ticket that may send takes a turn: duplicates and finished
-    # deliveries go on to the claim, which turns them away.
-    if fields.get("status") not in WAITING or int(fields.get("ticket", 0)) != ticket:
-        return None
-    turn = ctx.limiter.take(fields["messenger"], fields["to"], f"{delivery_id}|{ticket}",
-                            fields["sender"])
-    if turn.go:
-        if turn.wait:
-            time.sleep(turn.wait)
-        return None
-    job = Job(delivery_id, ticket, time.time() + turn.wait, (fields["messenger"], fields["contact"]),
-              fields.get("lane"))
-    ctx.dispatcher.defer(ctx.deliveries, job)
-    log_event(log, "delivery.throttled", delivery_id=delivery_id, ticket=ticket,
-              messenger=fields["messenger"], wait=round(turn.wait, 3))
-    return turn.wait
