@@ -116,7 +116,9 @@ if d[1] == '{SENDING}' then
   if tonumber(d[3]) > now then return {{'busy', d[3]}} end
 elseif WAITING[d[1]] then
   local wait = tonumber(d[5]) - now
-  if wait > 0 then return {{'early', string.format('%.6f', wait)}} end
+  if wait > 0 then
+    return {{'early', string.format('%.6f', wait), d[6], d[7], d[8], d[9], false, false, '0', d[5], d[10]}}
+  end
   if redis.call('HGET', KEYS[4], blocked_field(d[6], d[8], d[9])) == d[7] then
     return {{'blocked', d[7], d[6], d[7], d[8], d[9], false, false, '0', d[5], d[10], d[11], d[12]}}
   end
@@ -452,7 +454,8 @@ class DeliveryStore:
         detail is the seconds to wait for that turn (the lease begins after
         it); a 'throttled' one's, the seconds until its booked place, for
         which it is to be handed back unclaimed. An 'early' claim's detail
-        is the seconds still to wait; a 'busy' one's, the end of the
+        is the seconds until it is due (to be handed back for as long, as
+        a throttled one); a 'busy' one's, the end of the
         holder's lease; a 'blocked' one's, the messenger ID that refused
         the sender (see suppress).
         """

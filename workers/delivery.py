@@ -28,17 +28,18 @@ RECORD_PAUSE_MAX = 1.0
 SKIPPED = {"missing": "no such delivery", "stale": "not the delivery's current ticket"}
 
 
+# Claims that hand the delivery back unclaimed, for the claim's detail in
+# seconds: until its turn under the rate limits, or until it is due (a
+# host clock ahead of Redis's).
+HANDED_BACK = {"throttled": "until its turn", "early": "until it is due"}
+
+
 def attempt_delivery(ctx, delivery_id: str, ticket: int) -> Attempt:
     """Make one attempt at a delivery under a ticket; returns what happened."""
     now = time.time()
     claim = ctx.deliveries.claim(delivery_id, ticket, ctx.config.claim_lease, ctx.limiter.pacing)
-    if claim.outcome == "throttled":
-        wait = float(claim.detail)
-        job = Job(delivery_id, ticket, time.time() + wait, (claim.messenger, claim.contact), claim.lane)
-        ctx.dispatcher.defer(ctx.deliveries, job)
-        log_event(log, "delivery.throttled", delivery_id=delivery_id, ticket=ticket,
-                  messenger=claim.messenger, wait=round(wait, 3))
-        return Attempt("throttled", f"throttled: handed back until its turn in {wait:.2f} s")
+    if claim.outcome in HANDED_BACK:
+        return _hand_back(ctx, claim, delivery_id, ticket, now)
     if claim.outcome == "skip":
         log_event(log, "delivery.skipped", delivery_id=delivery_id, ticket=ticket, reason=claim.detail)
         return Attempt("skipped", f"skipped: {SKIPPED.get(claim.detail, 'already ' + claim.detail)}")
@@ -55,15 +56,6 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> Attempt:
             _start_next(ctx, chain, claim.lane, now)
         log_event(log, "delivery.suppressed", delivery_id=delivery_id, messenger=claim.messenger)
         return Attempt("suppressed", error)
-    if claim.outcome == "early":
-        wait = float(claim.detail)
-        # Rare (a host clock ahead of Redis's): worth a read to keep its task readable.
-        fields = ctx.deliveries.get(delivery_id)
-        job = Job(delivery_id, ticket, now + wait, (fields.get("messenger"), fields.get("contact")),
-                  fields.get("lane"))
-        ctx.dispatcher.defer(ctx.deliveries, job, now)
-        log_event(log, "delivery.early", delivery_id=delivery_id, ticket=ticket, wait=claim.detail)
-        return Attempt("early", f"early: handed back until it is due in {wait:.2f} s")
     # The lease as this host's clock sees it, begun before the claim's, after the turn's wait.
     turn = float(claim.detail or 0)
     lease_until = now + turn + ctx.config.claim_lease
@@ -152,6 +144,16 @@ def _start_next(ctx, chain, lane, now):
     """Hand a chain's next step, just started, to Celery."""
     ctx.dispatcher.start_next_step(ctx.deliveries, chain.later[0], lane, now)
     log_event(log, "delivery.fallback", delivery_id=chain.later[0])
+
+
+def _hand_back(ctx, claim, delivery_id, ticket, now) -> Attempt:
+    """Defer a delivery the claim handed back (HANDED_BACK); no attempt is used."""
+    wait = float(claim.detail)
+    job = Job(delivery_id, ticket, now + wait, (claim.messenger, claim.contact), claim.lane)
+    ctx.dispatcher.defer(ctx.deliveries, job, now)
+    log_event(log, f"delivery.{claim.outcome}", delivery_id=delivery_id, ticket=ticket,
+              messenger=claim.messenger, wait=round(wait, 3))
+    return Attempt(claim.outcome, f"{claim.outcome}: handed back {HANDED_BACK[claim.outcome]} in {wait:.2f} s")
 
 
 def _send(ctx, claim, delivery_id, ticket, attempts, lease_until):

@@ -24,20 +24,22 @@ from collections import namedtuple
 from core import pacing
 from core.config import MESSENGERS
 from core.lua import Script
-from core.pacing import TAKE_TURN
+from core.pacing import PACED_KEYS, TAKE_TURN
 
 Turn = namedtuple("Turn", "go wait")
 
-# KEYS: each limit's three keys (core.pacing). ARGV: the longest wait taken
-# in place, who asks, for whom, whether under way ('1' or ''), then each
-# limit's seconds between sends.
-# Returns {1, wait}: go in `wait` seconds; {0, wait}: come back then.
-_TAKE = TAKE_TURN + """
+# ARGV: the limits (core.pacing.encode), messenger, chat, who asks, for
+# whom, the longest wait taken in place ('' for the limits' own), whether
+# under way ('1' or ''). Returns {1, wait}: go in `wait` seconds; {0, wait}:
+# come back then.
+_TAKE = TAKE_TURN + PACED_KEYS + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local interval = {}
-for i = 5, #ARGV do interval[i - 4] = tonumber(ARGV[i]) end
-local go, wait = take_turn(KEYS, now, tonumber(ARGV[1]), ARGV[2], ARGV[3], interval, ARGV[4] == '1')
+local pacing = cjson.decode(ARGV[1])
+local keys, interval = paced_keys(pacing, ARGV[2], ARGV[3])
+if #keys == 0 then return {1, '0'} end
+local linger = tonumber(ARGV[6]) or pacing.linger
+local go, wait = take_turn(keys, now, linger, ARGV[4], ARGV[5], interval, ARGV[7] == '1')
 return {go and 1 or 0, tostring(wait)}
 """
 
@@ -46,18 +48,17 @@ class RateLimiter:
     """Paces each messenger's sends overall and per chat, across all workers."""
 
     def __init__(self, redis, keys, limits: dict, headroom=0.0, linger=0.25):
-        self._keys = keys
         self._take = Script(redis, _TAKE)
-        self._linger = linger
         # Seconds between sends: (overall, per chat), None where unlimited.
-        self._intervals = {
+        intervals = {
             messenger: tuple(
                 1.0 / (rate * (1.0 - headroom)) if rate > 0 else None for rate in rates
             )
             for messenger, rates in limits.items()
         }
+        self._limited = {messenger for messenger, pair in intervals.items() if any(pair)}
         # What the delivery claim needs to take the first send's turn itself.
-        self.pacing = pacing.encode(keys, self._intervals, linger)
+        self.pacing = pacing.encode(keys, intervals, linger)
 
     @classmethod
     def from_config(cls, redis, keys, config):
@@ -75,16 +76,8 @@ class RateLimiter:
         `under_way`: a later part of a send begun, which goes at the next
         free send rather than behind its user's other bookings.
         """
-        overall, per_chat = self._intervals.get(messenger, (None, None))
-        keys, intervals = [], []
-        for scope, interval in ((None, overall), (chat, per_chat)):
-            if interval is not None:
-                keys += [self._keys.rate_limit(messenger, scope),
-                         self._keys.rate_limit_line(messenger, scope),
-                         self._keys.rate_limit_users(messenger, scope)]
-                intervals.append(interval)
-        if not keys:
+        if messenger not in self._limited:
             return Turn(True, 0.0)
-        go, wait = self._take(keys=keys, args=[self._linger if linger is None else linger, holder, user,
-                                                "1" if under_way else "", *intervals])
+        go, wait = self._take(args=[self.pacing, messenger, chat, holder, user,
+                                    "" if linger is None else linger, "1" if under_way else ""])
         return Turn(bool(go), max(0.0, float(wait)))
