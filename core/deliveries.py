@@ -292,13 +292,15 @@ return activate(1, ARGV[2], ARGV[3])
 # message, schedule, retention, user closed, events, webhook users, failed
 # hash, failed index, the chain's later steps. ARGV: new status, now,
 # delivery id, the receipt's time, failed record ('' unless failed), error,
-# retention seconds, the next step's moment.
+# retention seconds, the next step's moment, the provider id it names. A
+# receipt for an id the delivery no longer holds (one of a send before a
+# resend) changes nothing.
 _RECEIPT = _FINISH + _CHAIN + "local STEPS = {" + ", ".join(
     f"{new} = {{{', '.join(f'{old} = true' for old in olds)}}}" for new, olds in RECEIPT_STEPS.items()
 ) + "}\n" + f"""
-local d = redis.call('HMGET', KEYS[1], 'status', 'sender', 'message_id')
+local d = redis.call('HMGET', KEYS[1], 'status', 'sender', 'message_id', 'provider_id')
 local from = STEPS[ARGV[1]]
-if not d[1] or not from or not from[d[1]] then return 0 end
+if not d[1] or not from or not from[d[1]] or d[4] ~= ARGV[9] then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2], ARGV[1] .. '_at', ARGV[4])
 local handed = 0
 if ARGV[1] == '{FAILED}' then
@@ -322,7 +324,9 @@ return 1 + handed
 # is open again, and counts towards its user's open deliveries. A long
 # text goes again whole, from its first part: a failed receipt may have
 # come after every part was accepted (a retry within a round, instead,
-# resumes at the first part not accepted). KEYS:
+# resumes at the first part not accepted). The messenger's id of the
+# message sent before is dropped with its receipts' times: receipts for it
+# no longer apply. KEYS:
 # delivery, message, schedule, retention, user usage, failed hash, failed
 # index. ARGV: delivery id, now, moment, message id.
 _RESEND = _RECOUNT + f"""
@@ -331,7 +335,7 @@ if d[1] ~= '{FAILED}' then return 0 end
 local ticket = tonumber(d[2]) + 1
 redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'ticket', ticket, 'attempts', 0,
            'due', ARGV[2], 'updated_at', ARGV[2])
-redis.call('HDEL', KEYS[1], 'parts')
+redis.call('HDEL', KEYS[1], 'parts', 'provider_id', 'delivered_at', 'read_at')
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1] .. '|' .. ticket)
 redis.call('HDEL', KEYS[6], ARGV[1])
 redis.call('ZREM', KEYS[7], ARGV[1])
@@ -524,9 +528,12 @@ class DeliveryStore:
             args=[ticket, now, moment],
         ))
 
-    def apply_receipt(self, delivery_id, fields, status, now, at, error="", record=None,
+    def apply_receipt(self, delivery_id, fields, provider_id, status, now, at, error="", record=None,
                       chain=Chain()) -> int:
         """Move a delivery (its `fields`) on to a receipt's status: 0 if that would go back.
+
+        0 too if the delivery no longer holds `provider_id`, the messenger's
+        id the receipt names (it was sent again since).
 
         In a chain, delivered or read makes the later steps not needed; a
         late failure starts the next one instead of a failed record (2).
@@ -538,7 +545,7 @@ class DeliveryStore:
                   k.retention(), k.user_closed(sender), k.events(), k.webhook_users(),
                   k.failed(sender), k.failed_index(sender), *self._steps(chain.later)],
             args=[status, now, delivery_id, at, json.dumps(record) if record else "", error,
-                  self._keep, chain.moment],
+                  self._keep, chain.moment, provider_id],
         )
 
     def _steps(self, delivery_ids) -> list:

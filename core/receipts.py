@@ -4,7 +4,8 @@ A receipt names the messenger's own id of a message, which the delivery
 kept when it was sent (DeliveryStore.mark_sent, for RECEIPT_MESSENGERS).
 Statuses only move on (core/statuses.py RECEIPT_STEPS): a late `delivered`
 after `read` changes nothing. A receipt for an id nobody kept (another
-service's message, or one older than the retention period) is ignored.
+service's message, or one older than the retention period) is ignored, and
+so is one for an id a delivery sent again no longer holds.
 In a fallback chain, delivered or read ends the chain, and a late failure
 starts its next step.
 """
@@ -43,7 +44,8 @@ class Receipts:
         if fields.get("step"):
             chain = Chain(later_steps(delivery_id, fields["last"]), "",
                           self._dispatcher.schedule.moment(now, now))
-        moved = store.apply_receipt(delivery_id, fields, status, now, at, error, record, chain)
+        moved = store.apply_receipt(delivery_id, fields, str(provider_id), status, now, at, error, record,
+                                    chain)
         if moved == 2:
             self._dispatcher.start_next_step(store, chain.later[0], fields.get("lane"), now)
         return bool(moved)

@@ -195,6 +195,27 @@ def test_a_late_failure_fails_the_delivery_into_the_failed_store(real, token):
     assert {r["contact"] for r in records} == {"Artem"}
 
 
+def test_receipts_for_the_id_of_a_send_before_a_resend_change_nothing(real, token):
+    message_id, wamid, viber_token = sent_quietly(real, token)
+    errors = [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"}]
+    assert post(real, "whatsapp", whatsapp_body(wamid, "failed", errors=errors)).status_code == 200
+    assert post(real, "viber", viber_body(viber_token, "failed", desc="not on the device")).status_code == 200
+    assert v1(real, token, "POST", "/failed/retry").status_code == 202
+    reached(real, token, message_id, {"telegram": "sent", "whatsapp": "sent", "viber": "sent"})
+    resent = {r["messenger"]: r["id"] for r in received(real) if r["messenger"] != "telegram"}
+    assert len(received(real, "whatsapp")) == 2 and resent["whatsapp"] != wamid
+    # The old ids: a late failure, and reads that never came for the new ones.
+    assert post(real, "whatsapp", whatsapp_body(wamid, "failed", errors=errors)).json() == {"ok": True}
+    assert post(real, "whatsapp", whatsapp_body(wamid, "read")).json() == {"ok": True}
+    assert post(real, "viber", viber_body(viber_token, "seen")).json() == {"ok": True}
+    assert statuses(real, token, message_id) == {"telegram": "sent", "whatsapp": "sent", "viber": "sent"}
+    assert v1(real, token, "GET", "/failed").json() == []
+    # The new ids still move them on.
+    assert post(real, "whatsapp", whatsapp_body(resent["whatsapp"], "read")).status_code == 200
+    assert post(real, "viber", viber_body(resent["viber"], "delivered")).status_code == 200
+    assert statuses(real, token, message_id) == {"telegram": "sent", "whatsapp": "read", "viber": "delivered"}
+
+
 def test_the_gateways_own_receipts_bring_both_messengers_to_read(real, token):
     set_faults(real, viber_accepts=True)
     started = time.monotonic()
