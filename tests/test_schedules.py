@@ -58,15 +58,13 @@ def arrived(stack, text) -> list:
     return [r for r in received(stack) if r["text"] == text]
 
 
-def all_messages(stack, token) -> list:
-    """The user's latest 100 messages, each in full."""
-    page = v1(stack, token, "GET", "/messages", params={"page_size": 100}).json()
-    return [v1(stack, token, "GET", f"/messages/{m['id']}").json() for m in page]
-
-
 def scheduled_messages(stack, token, schedule_id) -> list:
-    """The user's messages that this schedule's runs made."""
-    return [m for m in all_messages(stack, token) if m.get("schedule_id") == schedule_id]
+    """The user's messages (of the latest 100) that the list says this schedule's runs made, each in full."""
+    page = v1(stack, token, "GET", "/messages", params={"page_size": 100}).json()
+    made = [v1(stack, token, "GET", f"/messages/{m['id']}").json() for m in page
+            if m.get("schedule_id") == schedule_id]
+    assert all(m["schedule_id"] == schedule_id for m in made)
+    return made
 
 
 def minute_start(now) -> float:
@@ -300,7 +298,8 @@ def test_a_scheduler_killed_amid_runs_leaves_each_run_one_message(stack, token, 
     wait_until(lambda: schedules.count_documents({"_id": {"$in": ids}, "runs": 1}) == KILLED_AMID,
                HOLD_SECONDS + RUN_WAIT, 0.5, f"every run ({done} done and {held} held at the kill)")
     wait_until(lambda: all(arrived(stack, m["send"]["text"]) for m in made), RUN_WAIT, 0.5, "every delivery")
-    made_by = [m["schedule_id"] for m in all_messages(stack, token)]
+    page = v1(stack, token, "GET", "/messages", params={"page_size": 100}).json()
+    made_by = [m["schedule_id"] for m in page]
     assert sorted(made_by) == sorted(ids), (done, held)
     texts = [r["text"] for r in received(stack)]
     assert sorted(texts) == sorted(m["send"]["text"] for m in made), (done, held)

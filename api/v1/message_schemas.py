@@ -74,6 +74,7 @@ class MessageSummarySchema(Schema):
     status = answer_field(validate=validate.OneOf(MESSAGE_STATUSES))
     counts = answer_field(fields.Dict, keys=fields.String(validate=validate.OneOf(STATUSES)),
                   values=fields.Integer())
+    schedule_id = fields.String(metadata={"description": "The recurring send that made it, if one did."})
 
 
 class CancelledSchema(Schema):

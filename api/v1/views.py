@@ -49,7 +49,7 @@ def own_message(svc, user, message_id) -> dict:
 
 
 def message_summaries(svc, message_ids) -> list:
-    """Messages for a list: each with its status and its deliveries counted by status.
+    """Messages for a list: each with its status, its deliveries counted by status, and its schedule.
 
     A message keeps its counts as its deliveries change; only one recorded
     before it did has its deliveries read.
@@ -63,8 +63,10 @@ def message_summaries(svc, message_ids) -> list:
     views = []
     for message_id, fields in zip(message_ids, messages):
         counts = read[message_id] if message_id in read else _kept_counts(fields)
-        views.append({**message_head(message_id, fields), "status": summary_status(list(counts)),
-                      "counts": counts})
+        view = {**message_head(message_id, fields), "status": summary_status(list(counts)), "counts": counts}
+        if fields.get("schedule_id"):
+            view["schedule_id"] = fields["schedule_id"]
+        views.append(view)
     return views
 
 
