@@ -9,7 +9,9 @@ imitate the real APIs closely enough for the service's adapters:
   Unauthorized.
 - WhatsApp Cloud API, POST /{version}/{phone_number_id}/messages with a
   Bearer token and {"messaging_product": "whatsapp", "to", "type": "text",
-  "text": {"body"}}: {"messages": [{"id"}], ...}, or {"error": {"message",
+  "text": {"body"}} or {..., "type": "template", "template": {"name",
+  "language": {"code"}, "components": [{"type": "body", "parameters":
+  [{"type": "text", "text"}]}]}}: {"messages": [{"id"}], ...}, or {"error": {"message",
   "type", "code", "error_data": {"details"}, "fbtrace_id"}}; a wrong token
   gets 401 with code 190, an unknown phone number id 400 with code 100.
 - Viber REST API, POST /pa/send_message with X-Viber-Auth-Token and
@@ -35,11 +37,22 @@ that message's receipts name (fake_gateway.receipts).
 """
 
 import json
+from typing import NamedTuple
 
 from aiohttp import web
 
 from fake_gateway.documented import TELEGRAM_ERRORS, VIBER_STATUSES, WHATSAPP_ERRORS
 from fake_gateway.ids import viber_token, wa_id, whatsapp_id
+
+
+class Message(NamedTuple):
+    """A send request as parsed: recipient, text, the problem refusing it (None if valid), template."""
+
+    to: object
+    text: object
+    problem: object = None
+    # (name, language, [body parameter texts]) of a WhatsApp template send.
+    template: object = None
 
 
 def _json(raw):
@@ -60,20 +73,20 @@ class Simple:
         return None
 
     def parse(self, raw):
-        """(to, text, problem) from a request body; problem is None when it is valid."""
+        """The Message in a request body; its problem is None when it is valid."""
         try:
             body = json.loads(raw)
         except ValueError:
-            return None, None, "body is not valid JSON"
+            return Message(None, None, "body is not valid JSON")
         if not isinstance(body, dict):
-            return None, None, "body must be a JSON object"
+            return Message(None, None, "body must be a JSON object")
         to, text = body.get("to"), body.get("text")
         for name, value in (("to", to), ("text", text)):
             if value is None:
-                return to, text, f"{name}: missing"
+                return Message(to, text, f"{name}: missing")
             if not isinstance(value, str):
-                return to, text, f"{name}: must be a string"
-        return to, text, None
+                return Message(to, text, f"{name}: must be a string")
+        return Message(to, text)
 
     def too_long(self, limit):
         """The problem `parse` would name for a text over the messenger's limit."""
@@ -110,16 +123,16 @@ class Telegram(Simple):
         return None
 
     def parse(self, raw):
-        """(chat_id, text, problem) from a sendMessage body."""
+        """The Message in a sendMessage body, its chat_id as a string."""
         body = _json(raw)
         if body is None:
-            return None, None, "Bad Request: can't parse JSON object"
+            return Message(None, None, "Bad Request: can't parse JSON object")
         chat, text = body.get("chat_id"), body.get("text")
         if not isinstance(chat, (str, int)) or isinstance(chat, bool) or chat == "":
-            return None, text, "Bad Request: chat_id is empty"
+            return Message(None, text, "Bad Request: chat_id is empty")
         if not isinstance(text, str) or not text:
-            return str(chat), None, "Bad Request: message text is empty"
-        return str(chat), text, None
+            return Message(str(chat), None, "Bad Request: message text is empty")
+        return Message(str(chat), text)
 
     def too_long(self, limit):
         """Telegram's description of a text over 4096 characters."""
@@ -132,10 +145,14 @@ class Telegram(Simple):
 
     def documented(self, code, retry_after=1):
         """Telegram's answer for one of its documented error codes."""
-        body = {"ok": False, "error_code": code,
-                "description": TELEGRAM_ERRORS[code].format(retry_after=retry_after)}
-        if code == 429:
-            body["parameters"] = {"retry_after": retry_after}
+        parameters = {"retry_after": retry_after} if code == 429 else None
+        return self.described(code, TELEGRAM_ERRORS[code].format(retry_after=retry_after), parameters)
+
+    def described(self, code, description, parameters=None):
+        """Telegram's error envelope: ok false, the error code (its HTTP status too) and description."""
+        body = {"ok": False, "error_code": code, "description": description}
+        if parameters is not None:
+            body["parameters"] = parameters
         return web.json_response(body, status=code)
 
     def throttled(self, retry_after):
@@ -171,19 +188,22 @@ class WhatsApp(Simple):
         return None
 
     def parse(self, raw):
-        """(to, text.body, problem) from a messages body."""
+        """The Message in a messages body: a text's body, or a template's name, language and parameters."""
         body = _json(raw)
         if body is None:
-            return None, None, "(#100) Invalid parameter: the body is not a JSON object"
+            return Message(None, None, "(#100) Invalid parameter: the body is not a JSON object")
         to, text = body.get("to"), body.get("text")
         text = text.get("body") if isinstance(text, dict) else None
         if body.get("messaging_product") != "whatsapp":
-            return to, text, "(#100) The parameter messaging_product is required."
+            return Message(to, text, "(#100) The parameter messaging_product is required.")
         if not isinstance(to, str) or not to:
-            return None, text, "(#100) The parameter to is required."
+            return Message(None, text, "(#100) The parameter to is required.")
+        if body.get("type") == "template":
+            template, problem = _template(body.get("template"))
+            return Message(to, None, problem, template)
         if body.get("type", "text") != "text" or not isinstance(text, str) or not text:
-            return to, None, "(#100) The parameter text['body'] is required."
-        return to, text, None
+            return Message(to, None, "(#100) The parameter text['body'] is required.")
+        return Message(to, text)
 
     def too_long(self, limit):
         """Graph's message for a text body over the limit."""
@@ -193,10 +213,10 @@ class WhatsApp(Simple):
         """400 with code 100, as Graph answers a bad parameter."""
         return self._error(400, 100, problem), None
 
-    def documented(self, code, retry_after=1):
-        """The Graph API error for one of WhatsApp's documented codes."""
-        status, message, details = WHATSAPP_ERRORS[code]
-        return self._error(status, code, message, details)
+    def documented(self, code, retry_after=1, details=None):
+        """The Graph API error for one of WhatsApp's documented codes, with its own details if given."""
+        status, message, documented_details = WHATSAPP_ERRORS[code]
+        return self._error(status, code, message, details or documented_details)
 
     def throttled(self, retry_after):
         """Cloud API throughput reached (130429); Graph names no wait."""
@@ -241,16 +261,16 @@ class Viber(Simple):
         return None
 
     def parse(self, raw):
-        """(receiver, text, problem) from a send_message body; problem is a status."""
+        """The Message in a send_message body; its problem is a status."""
         body = _json(raw)
         if body is None:
-            return None, None, 3
+            return Message(None, None, 3)
         to, text, sender = body.get("receiver"), body.get("text"), body.get("sender")
         named = isinstance(sender, dict) and isinstance(sender.get("name"), str)
         if not (isinstance(to, str) and to and isinstance(text, str) and text
                 and body.get("type") == "text" and named):
-            return to if isinstance(to, str) else None, text if isinstance(text, str) else None, 4
-        return to, text, None
+            return Message(to if isinstance(to, str) else None, text if isinstance(text, str) else None, 4)
+        return Message(to, text)
 
     def too_long(self, limit):
         """badData: Viber names no status of its own for a text over 7000 characters."""
@@ -274,6 +294,27 @@ class Viber(Simple):
         return web.json_response({"status": 0, "status_message": "ok",
                                   "message_token": viber_token(message_id),
                                   "chat_hostname": "SN-CHAT-01_", "billing_status": 1})
+
+
+def _template(template):
+    """((name, language, [body parameter texts]), problem) from a messages body's template object."""
+    if not isinstance(template, dict) or not isinstance(template.get("name"), str) or not template["name"]:
+        return None, "(#100) The parameter template['name'] is required."
+    language = template.get("language")
+    code = language.get("code") if isinstance(language, dict) else None
+    if not isinstance(code, str) or not code:
+        return None, "(#100) The parameter template['language']['code'] is required."
+    params = []
+    for component in template.get("components") or []:
+        if not isinstance(component, dict) or not isinstance(component.get("parameters", []), list):
+            return None, "(#100) Invalid parameter: template['components']"
+        if str(component.get("type", "")).lower() != "body":
+            continue
+        for param in component.get("parameters", []):
+            if not isinstance(param, dict) or not isinstance(param.get("text"), str):
+                return None, "(#100) Invalid parameter: a body parameter needs a text"
+            params.append(param["text"])
+    return (template["name"], code, params), None
 
 
 SHAPES = {"simple": Simple(), "telegram": Telegram(), "whatsapp": WhatsApp(), "viber": Viber()}

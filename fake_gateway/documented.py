@@ -39,6 +39,29 @@ TELEGRAM_ERRORS = {
     502: "Bad Gateway",
 }
 
+# What sendMessage answers, in strict mode (fake_gateway.strict), for a chat
+# the bot may not write to. The Bot API documents the answer's shape
+# (https://core.telegram.org/bots/api#making-requests: "ok": false,
+# error_code, description), that a bot cannot write first to a user, who
+# must start it (https://core.telegram.org/bots, "Bots can't initiate
+# conversations with users"; https://core.telegram.org/bots/features#deep-linking),
+# and that sendMessage takes a user by numeric chat id only, a username
+# only for a channel (https://core.telegram.org/bots/api#sendmessage,
+# chat_id). The descriptions are the ones it returns, as collected in the
+# community list https://github.com/TelegramBotAPI/errors.
+TELEGRAM_CHAT_ERRORS = {
+    "chat_not_found": (400, "Bad Request: chat not found"),
+    "not_started": (403, "Forbidden: bot can't initiate conversation with a user"),
+    "blocked": (403, "Forbidden: bot was blocked by the user"),
+}
+# getUpdates while a webhook is set, and a long poll cut short by a newer
+# one (https://core.telegram.org/bots/api#getupdates: "will not work if an
+# outgoing webhook is set up"; texts as the API returns them).
+TELEGRAM_WEBHOOK_ACTIVE = ("Conflict: can't use getUpdates method while webhook is active; "
+                           "use deleteWebhook to delete the webhook first")
+TELEGRAM_OTHER_POLLER = ("Conflict: terminated by other getUpdates request; "
+                         "make sure that only one bot instance is running")
+
 # code: (HTTP status, message, details)
 WHATSAPP_ERRORS = {
     1: (400, "(#1) An unknown error occurred", "Invalid request or possible server error."),
@@ -70,6 +93,16 @@ WHATSAPP_ERRORS = {
              "Message failed to send because there were too many messages sent from this "
              "phone number to the same phone number in a short period of time."),
     131057: (400, "(#131057) Account in maintenance mode", None),
+    # Template sends, https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
+    # ("Template Param Count Mismatch", 400; "Template does not exist": not in
+    # that language, or not approved, 404). The messages are the ones Graph
+    # returns; a strict refusal's details name the template or the counts.
+    132000: (400, "(#132000) Number of parameters does not match the expected number of params",
+             "The number of variable parameter values included in the request did not match "
+             "the number of variable parameters defined in the template."),
+    132001: (404, "(#132001) Template name does not exist in the translation",
+             "The template does not exist in the specified language or the template has not "
+             "been approved."),
     133004: (503, "(#133004) Server temporarily unavailable", None),
 }
 

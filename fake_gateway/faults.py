@@ -28,6 +28,12 @@ none. A send past a limit is refused as the API refuses it (Telegram 429
 with retry_after, WhatsApp 130429, the simple endpoints 429 with
 Retry-After), before any other fault applies; it is not received, and
 `GET /stats` counts it under `rate_limited`. `messengers` does not narrow it.
+
+`strict` (off by default; GATEWAY_STRICT) makes the real-API routes refuse
+what the real services refuse for want of a person's consent, as each
+documents it (fake_gateway.strict): Telegram chats that never started the
+bot or blocked it, Viber users not subscribed, WhatsApp text outside the
+24-hour window and templates not approved. The simple routes never are.
 """
 
 import random
@@ -53,6 +59,7 @@ DEFAULTS = {
     "receipt_read_after": 1.5,
     "receipts": {},
     "enforce_limits": False,
+    "strict": False,
 }
 
 
@@ -72,6 +79,7 @@ ENV_VARS = {
     "GATEWAY_RETRY_AFTER": ("retry_after", int),
     "GATEWAY_LATENCY_MS": ("latency_ms", float),
     "GATEWAY_ENFORCE_LIMITS": ("enforce_limits", boolean),
+    "GATEWAY_STRICT": ("strict", boolean),
 }
 
 
@@ -133,6 +141,7 @@ RULES = {
     "receipts": (_is_receipt_plans, "an object of recipient ids, each one of "
                                     + ", ".join(RECEIPT_PLANS)),
     "enforce_limits": (lambda v: isinstance(v, bool), "true or false"),
+    "strict": (lambda v: isinstance(v, bool), "true or false"),
 }
 
 

@@ -126,7 +126,7 @@ class ReceiptSender:
         for retry in (*RETRY_DELAYS, None):
             # Signed at each try with the credentials of the moment, as a provider would.
             raw, headers = self._signed(messenger, message_id, to, status, at)
-            answer, error = await self._post(f"/webhooks/{messenger}", raw, headers)
+            answer, error = await self.post(f"{self.url}/webhooks/{messenger}", raw, headers)
             self.records.receipt(messenger, to, provider_id, status, time.time(), answer, error)
             if (answer is not None and 200 <= answer < 300) or retry is None:
                 return
@@ -142,11 +142,12 @@ class ReceiptSender:
         raw = json.dumps(viber_body(message_id, to, status, at)).encode()
         return raw, {"X-Viber-Content-Signature": signature(credentials.get("viber_auth_token"), raw)}
 
-    async def _post(self, path, raw, headers):
+    async def post(self, url, raw, headers):
+        """POST a JSON body to a URL; (HTTP status, None), or (None, why it got no answer)."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=TIMEOUT)
         try:
-            async with self._session.post(self.url + path, data=raw, headers={
+            async with self._session.post(url, data=raw, headers={
                     **headers, "Content-Type": "application/json"}) as response:
                 await response.read()
                 return response.status, None

@@ -1,16 +1,21 @@
-"""What the fake gateway received, every attempt at it and the receipts it sent, in memory."""
+"""What the fake gateway received, every attempt at it, and the callbacks it made, in memory."""
 
 import itertools
 
 
 class Records:
-    """The accepted messages, all attempts and every receipt callback made, in order."""
+    """The accepted messages, all attempts, and every receipt and person's callback made, in order."""
 
     def __init__(self):
         self.received = []
         self.attempts = []
         self.receipts = []
+        self.callbacks = []
         self._ids = itertools.count(1)
+
+    def next_number(self):
+        """A message number no other message, sent or simulated, has."""
+        return next(self._ids)
 
     def attempt(self, messenger, to, text, key, time, status, error=None):
         """Note one request, the HTTP status it got, and the documented error it named (if any)."""
@@ -21,7 +26,7 @@ class Records:
 
     def accept(self, messenger, to, text, key, time, answered_id):
         """Keep one accepted message, with the id its answer names (answered_id(number)); its number."""
-        number = next(self._ids)
+        number = self.next_number()
         self.received.append(
             {"messenger": messenger, "to": to, "text": text, "key": key, "time": time,
              "id": answered_id(number)}
@@ -36,11 +41,19 @@ class Records:
              "time": time, "answer": answer, "error": error}
         )
 
+    def callback(self, messenger, to, event, time, url, body, answer, error=None):
+        """Note one simulated person's callback: where it went, what, and the answer or why there was none."""
+        self.callbacks.append(
+            {"messenger": messenger, "to": to, "event": event, "time": time, "url": url,
+             "body": body, "answer": answer, "error": error}
+        )
+
     def clear(self):
-        """Forget received messages, attempts and receipts; ids keep counting."""
+        """Forget received messages, attempts, receipts and callbacks; ids keep counting."""
         self.received.clear()
         self.attempts.clear()
         self.receipts.clear()
+        self.callbacks.clear()
 
     def counts(self):
         """How many messages were received and how many attempts were made."""

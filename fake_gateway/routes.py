@@ -6,33 +6,42 @@ import time
 
 from aiohttp import web
 
+from fake_gateway import strict
 from fake_gateway.apis import SHAPES
+from fake_gateway.bots import TelegramBot, ViberBot
 from fake_gateway.credentials import CredentialError, Credentials
 from fake_gateway.documented import GARBLED, LONGEST_TEXT, utf16_length
 from fake_gateway.faults import MESSENGERS, FaultError, Faults
 from fake_gateway.limits import Limits
+from fake_gateway.people import People
 from fake_gateway.receipts import ReceiptSender
 from fake_gateway.records import Records, only
+from fake_gateway.templates import Templates
 
 faults_key = web.AppKey("faults", Faults)
 records_key = web.AppKey("records", Records)
 credentials_key = web.AppKey("credentials", Credentials)
 receipts_key = web.AppKey("receipts", ReceiptSender)
 limits_key = web.AppKey("limits", Limits)
+people_key = web.AppKey("people", People)
+templates_key = web.AppKey("templates", Templates)
+telegram_bot_key = web.AppKey("telegram_bot", TelegramBot)
+viber_bot_key = web.AppKey("viber_bot", ViberBot)
 
 routes = web.RouteTableDef()
 
 
-def _error(status, message, headers=None):
+def gateway_error(status, message, headers=None):
+    """The gateway's own error answer, for its simple routes and control endpoints."""
     return web.json_response({"ok": False, "error": message}, status=status, headers=headers)
 
 
 def _fault_answer(status, retry_after):
     if status == 429:
-        return _error(429, "rate limited", {"Retry-After": str(retry_after)})
+        return gateway_error(429, "rate limited", {"Retry-After": str(retry_after)})
     if status == 504:
-        return _error(504, "gateway timed out")
-    return _error(status, f"injected fault {status}")
+        return gateway_error(504, "gateway timed out")
+    return gateway_error(status, f"injected fault {status}")
 
 
 async def _take(request, messenger, shape):
@@ -43,8 +52,11 @@ async def _take(request, messenger, shape):
     faults, records, limits = app[faults_key], app[records_key], app[limits_key]
     denied = shape.authorize(request, app[credentials_key])
     raw = await request.read()
-    to, text, problem = shape.parse(raw)
-    if problem is None and utf16_length(text) > LONGEST_TEXT[messenger]:
+    message = shape.parse(raw)
+    to, text, problem = message.to, message.text, message.problem
+    if message.template is not None:
+        text = app[templates_key].render(*message.template)
+    elif problem is None and utf16_length(text) > LONGEST_TEXT[messenger]:
         problem = shape.too_long(LONGEST_TEXT[messenger])
     if denied is not None:
         response = shape.documented(denied)
@@ -52,6 +64,12 @@ async def _take(request, messenger, shape):
         return response
     if problem is not None:
         response, error = shape.invalid(problem)
+        records.attempt(messenger, to, text, key, now, response.status, error)
+        return response
+    refused = (strict.refusal(shape, message, app[people_key], app[templates_key], now)
+               if faults.strict and shape.api == "real" else None)
+    if refused is not None:
+        response, error = refused
         records.attempt(messenger, to, text, key, now, response.status, error)
         return response
     retry_after = limits.retry_after(messenger, to) if faults.enforce_limits else None
@@ -73,7 +91,7 @@ async def _take(request, messenger, shape):
         response = _fault_answer(answer, faults.retry_after)
     elif faults.refuses(messenger):
         records.attempt(messenger, to, text, key, now, 500)
-        response = _error(500, f"{messenger} is unavailable")
+        response = gateway_error(500, f"{messenger} is unavailable")
     else:
         message_id = records.accept(messenger, to, text, key, now, shape.answered_id)
         if faults.enforce_limits:
@@ -114,7 +132,7 @@ def _listing(request, name):
     """Answer with one of the record lists, filtered by ?messenger= and ?to= when given."""
     messenger = request.query.get("messenger")
     if messenger is not None and messenger not in MESSENGERS:
-        return _error(400, f"messenger: unknown messenger {messenger!r}")
+        return gateway_error(400, f"messenger: unknown messenger {messenger!r}")
     items = getattr(request.app[records_key], name)
     return web.json_response({name: only(items, messenger, request.query.get("to"))})
 
@@ -137,12 +155,20 @@ async def list_receipts(request):
     return _listing(request, "receipts")
 
 
+@routes.get("/callbacks")
+async def list_callbacks(request):
+    """List every simulated person's callback made and its answer, optionally for one messenger and person."""
+    return _listing(request, "callbacks")
+
+
 @routes.delete("/received")
 async def clear_received(request):
-    """Forget all messages, attempts, receipts and rate-limit counts; send no receipt still owed."""
+    """Forget messages, attempts, callbacks, rate counts, people and queued updates; owe no receipt."""
     request.app[receipts_key].cancel()
     request.app[records_key].clear()
     request.app[limits_key].clear()
+    request.app[people_key].clear()
+    request.app[telegram_bot_key].drop_pending()
     return web.json_response({"ok": True})
 
 
@@ -159,9 +185,9 @@ async def _change(request, key, error):
     try:
         settings.update(json.loads(await request.read()))
     except error as exc:
-        return _error(400, str(exc))
+        return gateway_error(400, str(exc))
     except ValueError:
-        return _error(400, "body is not valid JSON")
+        return gateway_error(400, "body is not valid JSON")
     return web.json_response(settings.as_dict())
 
 

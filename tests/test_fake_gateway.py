@@ -256,7 +256,7 @@ def test_get_put_delete_faults(gw):
         "fail_rate": 0.0, "fail_status": 503, "throttle_rate": 0.0, "retry_after": 1,
         "latency_ms": 0, "script": [], "hang_seconds": 60, "viber_accepts": False,
         "messengers": None, "receipt_delivered_after": 0.5, "receipt_read_after": 1.5,
-        "receipts": {}, "enforce_limits": False,
+        "receipts": {}, "enforce_limits": False, "strict": False,
     }
 
 
