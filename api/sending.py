@@ -2,26 +2,34 @@
 
 import time
 
+from flask import g, has_request_context
 from redis.exceptions import WatchError
 
 from api.errors import ApiError
 from core.config import MESSENGERS
 from core.deliveries import open_count
-from core.dispatch import Job
+from core.dispatch import Job, TooLate
 from core.messages import new_message
 from core.templates import TemplateRefused
 
+# Seconds a send refused for its deadline is told to wait: the host was busy.
+TOO_LATE_PAUSE = 5
+
 
 def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS,
-                 also=None, field="contact", fallback=None, personal=None, asked=None):
+                 also=None, field="contact", fallback=None, personal=None, asked=None, guard=None):
     """Record a message and dispatch its deliveries; unknown names write nothing.
 
     `also(pipe, message, now)` queues more writes into the recording transaction;
+    `guard` ((keys, check), as Dispatcher.submit takes it) must also pass for it;
     `field` is the body field that named the recipients, for the error;
     `fallback` ((after, within)) makes each recipient's deliveries a chain
     over `messengers` in that order, of which only the first steps start;
-    `personal` and `asked` as new_message takes them.
+    `personal` and `asked` as new_message takes them. Past SEND_DEADLINE
+    from the request's start (this call's, outside a request), nothing is
+    written: a 503.
     """
+    deadline = _deadline(svc)
     message = plan_message(svc, sender, names, text, due, wallclock, messengers, field, fallback,
                            personal, asked)
     now = time.time()
@@ -36,13 +44,28 @@ def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
         svc.dispatcher.submit(
             [Job(d.id, 1, message.due if d.due is None else d.due, (d.messenger, d.contact), lane)
              for d in message.deliveries if not d.waits],
-            record=record, now=now, guard=_within_open_quota(svc, sender, len(message.deliveries)),
+            record=record, now=now, deadline=deadline,
+            guard=_both(_within_open_quota(svc, sender, len(message.deliveries)), guard),
         )
     except WatchError:
         raise ApiError(503, "Too many sends of this user at once changed its open deliveries while "
                             "this one was recorded; nothing was written. Try again.",
                        headers={"Retry-After": "1"}) from None
+    except TooLate:
+        # A 503: the host was slow, not the body wrong; the proxy would
+        # have answered 504 by the time a later write was done.
+        raise ApiError(503, f"The send was not ready to be written within {svc.config.send_deadline:g} s "
+                            "of the request; nothing was written. Try again shortly, or send to fewer "
+                            "contacts at once.", headers={"Retry-After": str(TOO_LATE_PAUSE)}) from None
     return message
+
+
+def _deadline(svc) -> float:
+    """The time.perf_counter() moment past which a send writes nothing."""
+    # api/metrics.py starts each request's clock; a send outside a request
+    # (a schedule's run) starts its own.
+    started = g.get("started") if has_request_context() else None
+    return (time.perf_counter() if started is None else started) + svc.config.send_deadline
 
 
 def plan_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS, field="contact",
@@ -85,6 +108,17 @@ def _within_open_quota(svc, sender, count):
                                 f"{count}; at most {limit} may wait at once. Cancel some, or send "
                                 "again once more of them are done.")
     return [key], check
+
+
+def _both(guard, other):
+    """One guard of two (the second may be None): both keys watched, both checks made."""
+    if other is None:
+        return guard
+
+    def check(pipe):
+        guard[1](pipe)
+        other[1](pipe)
+    return [*guard[0], *other[0]], check
 
 
 def resend_failed(svc, user, delivery_ids) -> list:

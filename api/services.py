@@ -77,7 +77,7 @@ class Services:
     @cached_property
     def idempotency(self) -> IdempotencyStore:
         """First answers to sends made with an Idempotency-Key."""
-        return IdempotencyStore(self.redis, self.keys)
+        return IdempotencyStore(self.redis, self.keys, self.config.send_deadline)
 
     @cached_property
     def metrics(self) -> Metrics:

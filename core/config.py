@@ -72,7 +72,9 @@ RULES = (
     # 0: unlimited.
     (("*_rate",), _range(0)),
     (("*_timeout", "*_interval", "retry_backoff*", "schedule_horizon", "recovery_grace",
-      "schedule_grace", "retention_days", "webhook_retry_hours"), _range(0, above=True)),
+      "schedule_grace", "retention_days", "webhook_retry_hours", "template_*_budget", "send_deadline",
+      "invite_ttl_days"),
+     _range(0, above=True)),
     (("claim_margin", "rate_limit_linger"), _range(0)),
     (("rate_limit_headroom",), _range(0, 1, below=True)),
     (("max_attempts", "worker_concurrency", "max_body_bytes", "max_import_bytes", "max_import_contacts"),
@@ -207,6 +209,15 @@ class Config:
     # emulations expect these placeholder credentials.
     messenger_api: str = "simple"
     telegram_api_url: str = ""
+    # CPU seconds a template's rendering for one contact may take, and all of
+    # a send's together; past either the send is refused (422). A rendering
+    # takes well under a millisecond; a send of 10,000 contacts stays inside.
+    template_render_budget: float = 0.05
+    template_send_budget: float = 10.0
+    # A send still unwritten this many seconds after its request began
+    # writes nothing (503): nginx gives up at 60 s (proxy_read_timeout), and
+    # the write and the answer must come before.
+    send_deadline: float = 45.0
     telegram_bot_token: str = "123456:fake-telegram-token"
     whatsapp_api_url: str = ""
     whatsapp_api_version: str = "v23.0"

@@ -31,6 +31,10 @@ WATCH_TRIES = 100
 WATCH_PAUSE = 0.002
 
 
+class TooLate(RuntimeError):
+    """A send whose deadline passed before its transaction went: nothing was written."""
+
+
 class Dispatcher:
     """Records deliveries and publishes their tasks in the same transaction."""
 
@@ -49,12 +53,13 @@ class Dispatcher:
         """The broker queue of a lane."""
         return self.publishers[lane].queue
 
-    def submit(self, jobs, record=None, now=None, guard=None):
+    def submit(self, jobs, record=None, now=None, guard=None, deadline=None):
         """Record (with `record(pipe)`) and hand over new jobs, all in one transaction.
 
         Each job gets its schedule entry; one due within the horizon its task too.
         `guard` is (keys, check): check(pipe) reads the watched keys and raises
         to refuse; the transaction goes only if they did not change meanwhile.
+        Past `deadline` (a time.perf_counter() moment) it does not go: TooLate.
         """
         now = time.time() if now is None else now
         with self._redis.pipeline(transaction=True) as pipe:
@@ -66,6 +71,9 @@ class Dispatcher:
                         check(pipe)
                         pipe.multi()
                     self._record(pipe, jobs, record, now)
+                    # Checked last: queuing a big send's commands takes a while too.
+                    if deadline is not None and time.perf_counter() > deadline:
+                        raise TooLate()
                     pipe.execute()
                     return
                 except WatchError:

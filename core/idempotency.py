@@ -1,13 +1,17 @@
 """The first answer to a send made with an Idempotency-Key, kept so a repeat gets it again."""
 
 import json
+import math
 import secrets
 
 from core.lua import Script
 
 ANSWER_TTL = 24 * 3600
-# A reservation whose request died is freed after this, so the key is usable again.
-RESERVATION_TTL = 30
+# A reservation lasts as long as its request may: a send records nothing
+# once it is SEND_DEADLINE old (api.sending), and this much longer covers
+# the recording itself. One whose request died is freed after that, so the
+# key is usable again.
+RESERVATION_MARGIN = 30
 
 # Free a reservation only if it is still this request's own.
 _RELEASE = """
@@ -16,12 +20,17 @@ return 0
 """
 
 
+class KeyLost(Exception):
+    """A request's reservation of its key ran out and the key was taken since."""
+
+
 class IdempotencyStore:
     """Per user and key: a reservation while the first request runs, then its answer."""
 
-    def __init__(self, redis, keys):
+    def __init__(self, redis, keys, send_deadline):
         self._redis = redis
         self._keys = keys
+        self.reservation_ttl = math.ceil(send_deadline + RESERVATION_MARGIN)
         self._release = Script(redis, _RELEASE)
 
     def reserve(self, user, key, fingerprint):
@@ -29,13 +38,33 @@ class IdempotencyStore:
         token = secrets.token_hex(8)
         reservation = json.dumps({"fingerprint": fingerprint, "token": token})
         held = self._redis.set(self._keys.idempotency(user, key), reservation,
-                               nx=True, get=True, ex=RESERVATION_TTL)
+                               nx=True, get=True, ex=self.reservation_ttl)
         return (token, None) if held is None else (None, json.loads(held))
 
     def get(self, user, key):
         """What a key holds: a reservation, an answer (with status, message_id and at), or None."""
         held = self._redis.get(self._keys.idempotency(user, key))
         return json.loads(held) if held is not None else None
+
+    def held(self, user, key, fingerprint, token):
+        """A guard for the send's transaction (core.dispatch): 409 unless the key still holds this reservation.
+
+        Past its reservation (a request stalled that long, past its deadline
+        too) the key may have gone to a retry, which then sent: this request
+        must record nothing.
+        """
+        name = self._keys.idempotency(user, key)
+        mine = {"fingerprint": fingerprint, "token": token}
+
+        def check(pipe):
+            held = pipe.get(name)
+            if held is None or json.loads(held) != mine:
+                raise KeyLost()
+        return [name], check
+
+    def retry_after(self, user, key) -> int:
+        """Seconds until a reservation of this key runs out, at least 1."""
+        return max(1, self._redis.ttl(self._keys.idempotency(user, key)))
 
     def finish(self, pipe, user, key, fingerprint, status, message_id, at):
         """Queue the write that keeps, for the next 24 hours, what a request's answer is made from.

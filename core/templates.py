@@ -13,9 +13,32 @@ by the template's size, the node cap and the contact's fields. Only a
 string, a number, a boolean or none prints: a method (`fields.items`) is
 undefined, a container refused. A rendering must be storable as an input
 text is (no lone surrogate) and hold no NUL.
+
+That bound holds only where each operation costs by the size of its
+operands, never by their value. Of the filters, only `round` did not: an
+integer rounded to precision -10,000,000 (or any number with `ceil` or
+`floor` at 10,000,000) computes a power of ten of that many digits,
+seconds holding the GIL (at compile time too, where Jinja2's optimizer,
+off here, folds a constant filter). Its precision is kept within
+ROUND_PRECISION. The others cost by
+their input's length: `truncate` slices (length and leeway only compare),
+`int` parses at most Python's 4,300 digits in a base not a power of two
+(sys.int_max_str_digits) and `string` prints no more, `first`, `last`,
+`length`, `default`, `abs` and the case filters are linear or constant.
+So are the operators left: `+`, `-`, `~`, unary minus, comparisons, `in`
+and indexing or slicing (whose step only selects) on values no larger
+than the text, the fields and the few hundred nodes combining them.
+
+Each operation being bounded, a rendering's CPU time is checked after it:
+past `each` seconds, or past `total` for all of a template's renderings
+together, the template is refused (MessageTemplate).
 """
 
-from jinja2 import StrictUndefined, TemplateError, Undefined, meta, nodes
+import gc
+import threading
+import time
+
+from jinja2 import StrictUndefined, TemplateError, Undefined, filters, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from core.texts import unicode_problem
@@ -44,6 +67,9 @@ REFUSED_NAMES = {nodes.For: "for loops", nodes.Macro: "macros", nodes.Call: "cal
                  nodes.Extends: "extends", nodes.Assign: "set", nodes.AssignBlock: "set",
                  nodes.FilterBlock: "filter blocks", nodes.With: "with"}
 PRINTABLE = (str, int, float, type(None))
+# Digits either side of the point that `round` may keep: a float holds 17
+# significant ones, and 10**15 is computed in a microsecond.
+ROUND_PRECISION = 15
 
 
 class TemplateRefused(ValueError):
@@ -75,11 +101,28 @@ def _printable(value):
     raise TemplateRefused(f"Prints a {type(value).__name__}; only strings, numbers, booleans and none print")
 
 
+def _round(value, precision=0, method="common"):
+    """Jinja2's round, refusing a precision past ROUND_PRECISION: 10**precision grows with its value."""
+    if isinstance(precision, int) and abs(precision) > ROUND_PRECISION:
+        # A precision of thousands of digits is not printed whole.
+        shown = f"{precision:,}" if precision.bit_length() <= 64 else "a larger number"
+        raise TemplateRefused(f"round's precision must be from -{ROUND_PRECISION} to {ROUND_PRECISION}, "
+                              f"not {shown}")
+    return filters.do_round(value, precision, method)
+
+
+# Filters whose cost grows with an argument's value, in their bounded versions.
+BOUNDED = {"round": _round}
+
+
 def _environment() -> SandboxedEnvironment:
+    # Unoptimized: Jinja2's optimizer evaluates constant filters while it
+    # compiles, and tries again at each level of a chain of them (a cube
+    # of its depth: 1.6 s for 14 chains of 25 filters).
     env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
-                   finalize=_printable)
+                   finalize=_printable, optimized=False)
     env.globals.clear()
-    env.filters = {name: env.filters[name] for name in FILTERS}
+    env.filters = {name: BOUNDED.get(name, env.filters[name]) for name in FILTERS}
     env.tests = {name: env.tests[name] for name in TESTS}
     return env
 
@@ -87,10 +130,43 @@ def _environment() -> SandboxedEnvironment:
 _ENV = _environment()
 
 
-class MessageTemplate:
-    """A text compiled once and rendered for each contact and messenger."""
+class _Collections(threading.local):
+    """CPU seconds this thread spent collecting garbage, and when the collection under way began."""
 
-    def __init__(self, text: str, max_length: int):
+    spent = 0.0
+    began = None
+
+
+_COLLECTIONS = _Collections()
+
+
+def _time_collection(phase, _info):
+    # A collection runs in whichever thread allocated last: its pause is
+    # the heap's, not the template's, and must not refuse a send.
+    if phase == "start":
+        _COLLECTIONS.began = time.thread_time()
+    elif _COLLECTIONS.began is not None:
+        _COLLECTIONS.spent += time.thread_time() - _COLLECTIONS.began
+        _COLLECTIONS.began = None
+
+
+gc.callbacks.append(_time_collection)
+
+
+def _cpu() -> float:
+    """This thread's CPU seconds, less those it spent collecting garbage."""
+    return time.thread_time() - _COLLECTIONS.spent
+
+
+class MessageTemplate:
+    """A text compiled once and rendered for each contact and messenger.
+
+    `each` bounds one rendering's CPU seconds, `total` those of compiling
+    and every rendering together; None, no bound.
+    """
+
+    def __init__(self, text: str, max_length: int, each: float = None, total: float = None):
+        started = _cpu()
         try:
             tree = _ENV.parse(text)
             _check(tree)
@@ -103,11 +179,22 @@ class MessageTemplate:
             # Python's own limits, met parsing or compiling: recursion, indentation, an integer's digits.
             raise TemplateRefused(f"Cannot be compiled: {_python_error(exc)}.") from None
         self._max = max_length
-        self.variables = frozenset(meta.find_undeclared_variables(tree))
+        # Every name a template reads is a variable: none can be assigned
+        # (meta.find_undeclared_variables would generate the code again).
+        self.variables = frozenset(node.name for node in tree.find_all(nodes.Name))
+        self._each, self._total = each, total
+        self._renderings, self._spent = 0, _cpu() - started
 
     def render(self, name: str, fields: dict, messenger: str) -> str:
-        """The text for one contact over one messenger."""
+        """The text for one contact over one messenger; refused past the CPU budget.
+
+        A rendering cannot be stopped midway, but each operation in it is
+        bounded by value (see the module's docstring), so one rendering
+        costs a bounded time and checking the clock after each is enough
+        to stop a send's rendering within a rendering of its budget.
+        """
         where = f"for contact {name!r} over {messenger}"
+        started = _cpu()
         try:
             text = self._template.render(name=name, fields=dict(fields), messenger=messenger)
         except TemplateRefused as exc:
@@ -119,6 +206,7 @@ class MessageTemplate:
             # (truncate's AssertionError on a negative length, ...) is this
             # template's refusal for that contact.
             raise TemplateRefused(f"{_python_error(exc)} ({where}).") from None
+        self._charge(_cpu() - started, where)
         if not text.strip():
             raise TemplateRefused(f"Renders an empty text {where}.")
         if len(text) > self._max:
@@ -129,6 +217,18 @@ class MessageTemplate:
         if "\x00" in text:
             raise TemplateRefused(f"Renders a NUL character at position {text.index(chr(0))} {where}.")
         return text
+
+    def _charge(self, seconds, where):
+        """Count a rendering's CPU time; TemplateRefused past either budget."""
+        self._renderings += 1
+        self._spent += seconds
+        if self._each is not None and seconds > self._each:
+            raise TemplateRefused(f"Took {seconds * 1000:,.0f} ms of CPU to render {where}; at most "
+                                  f"{self._each * 1000:,.0f} ms a rendering.")
+        if self._total is not None and self._spent > self._total:
+            raise TemplateRefused(f"Took more than {self._total:g} s of CPU to render for this send "
+                                  f"({self._renderings:,} renderings, stopped {where}); send to fewer "
+                                  "contacts at once, or simplify the template.")
 
 
 def _check(tree):

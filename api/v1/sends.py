@@ -11,6 +11,7 @@ from api.sending import plan_message, send_message, template_refused
 from api.v1.schemas import FALLBACK_WITHIN
 from api.v1.views import new_message_view, recorded_view
 from core.config import MESSENGERS
+from core.idempotency import KeyLost
 from core.personal import Personal
 from core.templates import MessageTemplate, TemplateRefused
 from core.timeutil import epoch_to_iso, epoch_to_wallclock, wallclock_to_epoch
@@ -42,26 +43,32 @@ def send(svc, user, data, key, body, schedule_id=None):
             answer = held.get("body") or recorded_view(svc, user, held["message_id"], held["at"])
             return answer, held["status"], {"Idempotent-Replayed": "true"}
         if time.monotonic() > deadline:
-            raise _conflict("belongs to a request still in progress; try again shortly")
+            raise _conflict("belongs to a request still in progress; try again shortly",
+                            store.retry_after(user, key))
         time.sleep(RACE_POLL)
 
     def keep_answer(pipe, message, now):
         store.finish(pipe, user, key, fingerprint, ACCEPTED, message.id, now)
 
     try:
-        return _send(svc, user, data, keep_answer, schedule_id), ACCEPTED, {}
+        return _send(svc, user, data, keep_answer, schedule_id,
+                     store.held(user, key, fingerprint, token)), ACCEPTED, {}
+    except KeyLost:
+        # Stalled past its reservation, and a retry took the key: the retry's send is the one.
+        return send(svc, user, data, key, body, schedule_id)
     except BaseException:
         # Unless the answer was recorded (it replaced the reservation), free the key for a retry.
         store.release(user, key, fingerprint, token)
         raise
 
 
-def _conflict(problem):
+def _conflict(problem, retry_after=None):
     return ApiError(409, f"This Idempotency-Key {problem}.",
-                    {"headers": {"Idempotency-Key": [f"The key {problem}."]}})
+                    {"headers": {"Idempotency-Key": [f"The key {problem}."]}},
+                    headers={"Retry-After": str(retry_after)} if retry_after else None)
 
 
-def _send(svc, user, data, keep=None, schedule_id=None):
+def _send(svc, user, data, keep=None, schedule_id=None, guard=None):
     """Send; the answer is made, and `keep(pipe, message, now)` queued, in the recording transaction."""
     answer = {}
 
@@ -70,7 +77,7 @@ def _send(svc, user, data, keep=None, schedule_id=None):
         if keep is not None:
             keep(pipe, message, now)
 
-    send_message(svc, user, data["to"], data["text"], also=record, field="to",
+    send_message(svc, user, data["to"], data["text"], also=record, field="to", guard=guard,
                  **_planned(svc, data, {"schedule_id": schedule_id} if schedule_id else {}))
     return answer
 
@@ -106,7 +113,8 @@ def _planned(svc, data, asked=None) -> dict:
     template = None
     if data.get("template"):
         try:
-            template = MessageTemplate(data["text"], LONG_TEXT_MAX)
+            template = MessageTemplate(data["text"], LONG_TEXT_MAX, svc.config.template_render_budget,
+                                       svc.config.template_send_budget)
         except TemplateRefused as exc:
             raise template_refused(exc) from None
         asked["template"] = 1
