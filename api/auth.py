@@ -3,7 +3,7 @@
 from flask import g, request
 
 from api.errors import ApiError
-from api.limits import charge
+from api.limits import charge_failure, charge_token
 from api.services import services
 
 TOKEN_MODE = "token"
@@ -17,15 +17,17 @@ def _bearer_token():
 def authenticate():
     """Identify the caller by their token (a before-request hook), and count the request.
 
-    401 if the token is missing, unknown or expired; 429 beyond the rate limit.
+    401 if the token is missing, unknown or expired, or a 429 instead once its
+    address has failed too often; 429 beyond the token's or its user's rate limit.
     """
     token = _bearer_token()
     identity = services().users.identity_for_token(token) if token else None
     if identity is None:
+        charge_failure()
         raise ApiError(401, "A valid API token is required: send 'Authorization: Bearer <token>'.",
                        headers={"WWW-Authenticate": 'Bearer realm="api"'})
     g.user, g.token_id = identity
-    charge(f"token:{g.token_id}")
+    charge_token(g.token_id, g.user)
 
 
 def current_token_id() -> str:

@@ -5,10 +5,13 @@ Flask's `request.get_json` (the app's JSON provider), /api/v1's through
 webargs (its parser), so a body too large, too deep or with a number too
 long is a 4xx in the one error shape, never a 500 from the parser. A body
 may be MAX_BODY_BYTES long, on a route marked with `body_limit` as long as
-that route's own setting says.
+that route's own setting says. A contact import's list is read an item at
+a time (json_list), within the same limits.
 """
 
+import codecs
 import json
+import re
 
 from flask import request
 from flask.json.provider import DefaultJSONProvider
@@ -83,6 +86,112 @@ def _check_depth(value):
             return
     if any(isinstance(node, (list, dict)) for node in level):
         raise _too_deep()
+
+
+# Bytes of a streamed body decoded at a time.
+STREAM_CHUNK = 64 * 1024
+# Characters one item of a streamed JSON list may take: ten times the longest
+# contact, every character of it escaped (core/contacts.py's limits).
+MAX_ITEM_CHARS = 1024 * 1024
+_DECODER = json.JSONDecoder(parse_int=_int, parse_float=_float, parse_constant=_constant)
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def decoded(data: bytes):
+    """A body's UTF-8 text, a piece at a time; UnicodeDecodeError with the offending byte's place in the body."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(data) or 1, STREAM_CHUNK):
+        pending = len(decoder.getstate()[0])
+        try:
+            yield decoder.decode(data[start:start + STREAM_CHUNK], final=start + STREAM_CHUNK >= len(data))
+        except UnicodeDecodeError as exc:
+            raise UnicodeDecodeError("utf-8", data, start - pending + exc.start, start - pending + exc.end,
+                                     exc.reason) from None
+
+
+class _Window:
+    """A body's text from the item being read on: what is left of the read pieces, and more on demand."""
+
+    def __init__(self, data):
+        self._pieces = decoded(data)
+        self.text, self.pos, self.offset, self.ended = "", 0, 0, False
+
+    def more(self, wanted) -> bool:
+        """Read until `wanted` characters lie past pos (or the body ends); False if none came."""
+        self.offset += self.pos
+        self.text, self.pos = self.text[self.pos:], 0
+        before = len(self.text)
+        pieces = [self.text]
+        while not self.ended and sum(map(len, pieces)) < wanted:
+            try:
+                pieces.append(next(self._pieces))
+            except StopIteration:
+                self.ended = True
+            except UnicodeDecodeError as exc:
+                raise _invalid(f"The body is not UTF-8: byte {exc.object[exc.start]:#04x} "
+                               f"at position {exc.start}.") from None
+        self.text = "".join(pieces)
+        return len(self.text) > before
+
+    def skip_space(self) -> str:
+        """The next character past white space ("" at the body's end)."""
+        while True:
+            self.pos = _SPACE.match(self.text, self.pos).end()
+            if self.pos < len(self.text) or not self.more(STREAM_CHUNK):
+                return self.text[self.pos:self.pos + 1]
+
+
+def json_list(data: bytes, not_a_list):
+    """The items of a body that is a JSON list, one at a time, parsed as parse_json does.
+
+    Reads no more of the body than the items asked for, so memory is bounded by
+    MAX_ITEM_CHARS, not by the body. A body that is no list raises
+    not_a_list(); an item longer than MAX_ITEM_CHARS is a 400.
+    """
+    window = _Window(data)
+    if window.skip_space() != "[":
+        raise not_a_list()
+    window.pos += 1
+    if window.skip_space() == "]":
+        window.pos += 1
+    else:
+        while True:
+            yield _item(window)
+            following = window.skip_space()
+            window.pos += 1
+            if following == "]":
+                break
+            if following != ",":
+                raise _invalid(f"The body is not JSON: expecting ',' delimiter at position "
+                               f"{window.offset + window.pos - 1}.")
+    if window.skip_space():
+        raise _invalid(f"The body is not JSON: extra data at position {window.offset + window.pos}.")
+
+
+def _item(window):
+    """The JSON value at the window's place, read whole: the window grows until it holds it and what follows."""
+    window.skip_space()
+    wanted = STREAM_CHUNK
+    while True:
+        try:
+            value, end = _DECODER.raw_decode(window.text, window.pos)
+        except json.JSONDecodeError as exc:
+            if window.ended:
+                raise _invalid(f"The body is not JSON: {exc.msg} at position {window.offset + exc.pos}.") from None
+            value, end = None, len(window.text)
+        except RecursionError:
+            raise _too_deep() from None
+        # A number cut off where the read text ends parses, as a shorter one: what follows must be in.
+        if window.ended or _SPACE.match(window.text, end).end() < len(window.text):
+            break
+        if len(window.text) - window.pos > MAX_ITEM_CHARS:
+            raise _invalid(f"An item of the list at position {window.offset + window.pos} is longer "
+                           f"than {MAX_ITEM_CHARS:,} characters.")
+        wanted *= 2
+        window.more(wanted)
+    _check_depth([value])
+    window.pos = end
+    return value
 
 
 class JSONProvider(DefaultJSONProvider):

@@ -1,6 +1,7 @@
 """Field types shared by the API's schemas."""
 
 import re
+import unicodedata
 from datetime import datetime, timezone
 
 from marshmallow import ValidationError, fields, validate
@@ -17,6 +18,12 @@ LONG_TEXT_MAX = 20000
 # Unicode's control characters (category Cc), as documented and as checked.
 NO_CONTROL_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Bidi controls and zero-width characters: they change how the text around
+# them shows, or show as nothing, so two names that look alike would be two
+# contacts. ZERO WIDTH JOINER (U+200D), which joins some emoji, is one of them.
+INVISIBLE = "\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+CONTACT_NAME_PATTERN = f"^[^\\u0000-\\u001f\\u007f-\\u009f{INVISIBLE.encode('unicode_escape').decode()}]*$"
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
 # The years every time zone can turn into a timestamp and back: a day's margin
 # at either end of datetime's range.
 YEAR_MIN, YEAR_MAX = 2, 9998
@@ -49,21 +56,39 @@ class Text(validate.Length):
 
 
 def name_field(**kwargs):
-    """A user or contact name: 1 to 100 characters, any a person can type."""
+    """A user's name: 1 to 100 characters, any a person can type (a contact's is a ContactName)."""
     return fields.String(
         validate=Text(min=1, max=NAME_MAX),
         **documented(kwargs, pattern=NO_CONTROL_PATTERN),
     )
 
 
+def _visible(value):
+    found = _INVISIBLE.search(value)
+    if found:
+        raise ValidationError(f"Must not contain bidi or zero-width characters: U+{ord(found.group()):04X}.")
+
+
+class ContactName(fields.String):
+    """A contact name: 1 to 100 characters, stored in Unicode's NFC form, no bidi or zero-width controls."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=[Text(min=1, max=NAME_MAX), _visible],
+                         **documented(kwargs, pattern=CONTACT_NAME_PATTERN))
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # One form for every way a name is typed: é as one character or as e and an accent.
+        return unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs))
+
+
 class Names(fields.Field):
-    """One contact name or a list of them; repeats dropped.
+    """One contact name or a list of them, each as ContactName loads it; repeats dropped.
 
     `max_items()` bounds a list's length, checked before any name is.
     """
 
     def __init__(self, max_items, **kwargs):
-        name = {"type": "string", "minLength": 1, "maxLength": NAME_MAX, "pattern": NO_CONTROL_PATTERN}
+        name = {"type": "string", "minLength": 1, "maxLength": NAME_MAX, "pattern": CONTACT_NAME_PATTERN}
         one_of = [name, {"type": "array", "items": name, "minItems": 1}]
         super().__init__(**documented(kwargs, oneOf=one_of))
         self._max_items = max_items
@@ -75,16 +100,15 @@ class Names(fields.Field):
         limit = self._max_items()
         if len(names) > limit:
             raise ValidationError(f"Lists {len(names)} names; at most {limit}.")
-        item = name_field()
-        errors = {}
+        item, loaded, errors = ContactName(), [], {}
         for i, name in enumerate(names):
             try:
-                item.deserialize(name)
+                loaded.append(item.deserialize(name))
             except ValidationError as exc:
                 errors[i] = exc.messages
         if errors:
             raise ValidationError(errors)
-        return list(dict.fromkeys(names))
+        return list(dict.fromkeys(loaded))
 
 
 class MessengerId(fields.String):

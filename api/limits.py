@@ -1,8 +1,14 @@
-"""The API's rate limit per caller: RateLimit-* headers on every answer, 429 beyond it."""
+"""The API's rate limits: RateLimit-* headers on every counted answer, 429 beyond a limit.
 
+Per token, per user (all their tokens together), and per client address
+for failed authentications.
+"""
+
+import ipaddress
 import logging
+from functools import lru_cache
 
-from flask import g
+from flask import g, request
 from redis.exceptions import RedisError
 
 from api.errors import ApiError
@@ -10,10 +16,35 @@ from api.services import services
 from core.logs import log_event
 
 log = logging.getLogger("api.limits")
+# Whom a refusal speaks of, by the limit that refused.
+REFUSED = {
+    "caller": "Too many requests",
+    "token": "Too many requests with this token",
+    "user": "Too many requests with this user's tokens together",
+    "address": "Too many failed authentications from your address",
+}
+# An IPv6 client may hold a whole /64: its failures count as one address's.
+IPV6_CLIENT_PREFIX = 64
 
 
 def charge(caller: str):
-    """Count a request of `caller`'s (a token, or a user name without tokens); 429 beyond the limit.
+    """Count a request of a user name's where there are no tokens; 429 beyond the limit."""
+    _count(lambda limiter: limiter.take(caller))
+
+
+def charge_token(token_id: str, user: str):
+    """Count a request made with a token, against its own limit and its user's; 429 beyond either."""
+    _count(lambda limiter: limiter.take_token(token_id, user))
+
+
+def charge_failure():
+    """Count a failed authentication against the client's address; 429 beyond the limit."""
+    # No RateLimit-* headers: they speak of the limit a token's requests are under.
+    _count(lambda limiter: limiter.take_failure(client_address()), headers=False)
+
+
+def _count(take, headers=True):
+    """Take one request from the limiter; 429 if a limit refuses it.
 
     With Redis away the request goes on uncounted: the limit protects the
     service, and a send needs Redis anyway.
@@ -22,15 +53,45 @@ def charge(caller: str):
     if not limiter.enabled:
         return
     try:
-        verdict = limiter.take(caller)
+        verdict = take(limiter)
     except RedisError as exc:
         log_event(log, "limits.unavailable", level=logging.WARNING, error=str(exc))
         return
-    g.rate_verdict = verdict
+    if headers:
+        g.rate_verdict = verdict
     if not verdict.allowed:
-        raise ApiError(429, f"Too many requests: at most {limiter.rate:g} a second "
-                            f"({limiter.burst} at once); try again in {verdict.retry_after} s.",
+        raise ApiError(429, f"{REFUSED[verdict.scope]}: at most {verdict.rate:g} a second "
+                            f"({verdict.limit} at once); try again in {verdict.retry_after} s.",
                        headers={"Retry-After": str(max(verdict.retry_after, 1))})
+
+
+def client_address() -> str:
+    """The client's address: the X-Real-IP nginx sets, if the request came from a trusted proxy."""
+    peer = request.remote_addr or ""
+    forwarded = request.headers.get("X-Real-IP", "").strip()
+    address = forwarded if forwarded and _trusted(peer) else peer
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]  # a Unix socket's peer (empty): one key for them all
+    if ip.version == 6 and ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(ip)
+
+
+def _trusted(peer) -> bool:
+    try:
+        ip = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(ip in network for network in _networks(services().config.trusted_proxies))
+
+
+@lru_cache(maxsize=4)
+def _networks(text):
+    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in text.split(",") if item.strip())
 
 
 def add_headers(response):

@@ -18,7 +18,9 @@ share, checked over the raw bytes before anything is parsed.
 A missing signature is a 401, a wrong one a 403; a signed body that is not
 what the provider sends is a 400 naming what is wrong; in each case nothing
 is applied. Receipts for ids the service never sent are answered 200 and
-ignored, as are the events that are not receipts.
+ignored. What people send (Viber's conversation_started, subscribed,
+unsubscribed and message; WhatsApp's `messages`) is handed to Celery by
+api/inbound.py.
 """
 
 import hashlib
@@ -29,6 +31,7 @@ from flask import Blueprint, request
 
 from api.bodies import parse_json
 from api.errors import ApiError
+from api.inbound import hand_over
 from api.receipt_payloads import viber_receipts, whatsapp_receipts
 from api.services import services
 from core.logs import log_event
@@ -75,15 +78,21 @@ def whatsapp_subscription():
 
 @bp.post("/whatsapp")
 def whatsapp_statuses():
-    """WhatsApp's message statuses: delivered, read and failed are applied."""
+    """WhatsApp's notifications: statuses delivered, read and failed are applied, texts handed over."""
     verify("whatsapp", "X-Hub-Signature-256", services().config.whatsapp_app_secret, "sha256=")
-    apply("whatsapp", whatsapp_receipts(parse_json(request.get_data(cache=True))))
+    body = parse_json(request.get_data(cache=True))
+    receipts = whatsapp_receipts(body)
+    hand_over("whatsapp", body)
+    apply("whatsapp", receipts)
     return {"ok": True}
 
 
 @bp.post("/viber")
 def viber_events():
-    """Viber's callbacks: delivered, seen and failed are applied, other events ignored."""
+    """Viber's callbacks: delivered, seen and failed applied; conversations, subscriptions and texts handed over."""
     verify("viber", "X-Viber-Content-Signature", services().config.viber_auth_token)
-    apply("viber", viber_receipts(parse_json(request.get_data(cache=True))))
+    body = parse_json(request.get_data(cache=True))
+    receipts = viber_receipts(body)
+    hand_over("viber", body)
+    apply("viber", receipts)
     return {"ok": True}

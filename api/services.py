@@ -11,6 +11,9 @@ from core.deliveries import DeliveryStore
 from core.dispatch import Dispatcher
 from core.failed import FailedStore
 from core.idempotency import IdempotencyStore
+from core.inbound import InboundQueue
+from core.inbox import InboxStore
+from core.invites import InviteStore
 from core.keys import Keys
 from core.metrics import Metrics
 from core.blocked import BlockedIds
@@ -63,6 +66,21 @@ class Services:
     def blocked(self) -> BlockedIds:
         """Messenger IDs of contacts that refused their user's messages."""
         return BlockedIds(self.redis, self.keys)
+
+    @cached_property
+    def inbound(self) -> InboundQueue:
+        """What people send the bot, handed to Celery once per update."""
+        return InboundQueue(self.redis, self.keys, self.config)
+
+    @cached_property
+    def invites(self) -> InviteStore:
+        """Invite codes of users' contacts."""
+        return InviteStore(self.redis, self.keys, self.config)
+
+    @cached_property
+    def inbox(self) -> InboxStore:
+        """Texts people sent the bot."""
+        return InboxStore(self.redis, self.keys, self.config)
 
     @cached_property
     def failed(self) -> FailedStore:

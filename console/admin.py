@@ -1,4 +1,4 @@
-"""`admin ...`: users and their tokens, straight in MongoDB (run it where the service's settings are)."""
+"""`admin ...`: users and their tokens, straight in MongoDB, and the bots' webhooks (run it where the service's settings are)."""
 
 import click
 
@@ -90,6 +90,69 @@ def revoke(token_id):
     if not _run(lambda store: store.revoke_token(token_id)):
         raise click.ClickException(f"No token with id {token_id!r}.")
     click.echo(f"Revoked token {token_id}.")
+
+
+@admin.group()
+def telegram():
+    """The Telegram bot's webhook, where Telegram posts what people send it.
+
+    
+    Example:
+      python cli.py admin telegram set-webhook https://dispatcher.example.com/webhooks/telegram
+    """
+
+
+@telegram.command("set-webhook")
+@click.argument("url")
+def telegram_set_webhook(url):
+    """Have Telegram post the bot's updates to URL, with TELEGRAM_WEBHOOK_SECRET.
+
+    URL is the API's public https address and /webhooks/telegram. An empty
+    URL ("") removes the webhook (for TELEGRAM_UPDATES=poll).
+
+    
+    Example:
+      python cli.py admin telegram set-webhook https://dispatcher.example.com/webhooks/telegram
+    """
+    from core.bot_calls import set_telegram_webhook
+
+    _bot_call(lambda config: set_telegram_webhook(config, url))
+    click.echo(f"Telegram posts updates to {url}." if url else "Telegram's webhook is removed.")
+
+
+@admin.group()
+def viber():
+    """The Viber bot's webhook, where Viber posts subscriptions, texts and receipts.
+
+    
+    Example:
+      python cli.py admin viber set-webhook https://dispatcher.example.com/webhooks/viber
+    """
+
+
+@viber.command("set-webhook")
+@click.argument("url")
+def viber_set_webhook(url):
+    """Have Viber post the bot's callbacks to URL (Viber checks it at once: the API must be up).
+
+    
+    Example:
+      python cli.py admin viber set-webhook https://dispatcher.example.com/webhooks/viber
+    """
+    from core.bot_calls import set_viber_webhook
+
+    _bot_call(lambda config: set_viber_webhook(config, url))
+    click.echo(f"Viber posts callbacks to {url}." if url else "Viber's webhook is removed.")
+
+
+def _bot_call(action):
+    """Do action(settings) against a bot API, its refusal as a user error."""
+    from core.bot_calls import BotCallFailed
+
+    try:
+        return action(service_settings())
+    except BotCallFailed as exc:
+        raise click.ClickException(f"{exc} (check the bot's token and API URL settings).") from exc
 
 
 def _run(action):

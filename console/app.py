@@ -9,6 +9,8 @@ from console.admin import admin
 from console.client import DEFAULT_TIMEOUT, ApiClient
 from console.contacts import contacts
 from console.failed import failed
+from console.inbox import inbox
+from console.invites import invite
 from console.messages import messages, send
 from console.schedules import schedules
 from console.session import Session, pass_session
@@ -123,7 +125,8 @@ def whoami_on(api: ApiClient) -> str:
     return api.call("GET", "/api/v1/me")["user"]
 
 
-for command in (contacts, send, messages, schedules, failed, tokens, webhooks, admin):
+contacts.add_command(invite)
+for command in (contacts, send, messages, schedules, failed, inbox, tokens, webhooks, admin):
     main.add_command(command)
 
 

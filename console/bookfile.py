@@ -4,14 +4,21 @@ A contact's time zone and fields are written only when it has them: in JSON
 as `timezone` and `fields`, in CSV as a `timezone` column and a `field.<key>`
 column per key any contact has (an empty cell: not set). A file without them
 imports contacts without them.
+
+A CSV cell that a spreadsheet would read as a formula (one that starts with
+=, +, -, @, a tab or a carriage return) is written with a quote before it,
+and read without it (core/csv_cells.py): a phone number +7999... reads back
+as it was. A name is read in Unicode's NFC form, as the server keeps it.
 """
 
 import csv
 import io
 import json
+import unicodedata
 from pathlib import Path
 
 from core.config import MESSENGERS
+from core.csv_cells import neutralised, restored
 
 FIELDS = ("name", *MESSENGERS)
 FORMATS = ("csv", "json")
@@ -79,7 +86,8 @@ def write(out, contacts, fmt: str) -> int:
 def _csv_row(row: dict) -> dict:
     """A JSON book's row as a CSV row: each field in its own field.<key> column."""
     fields = row.pop(PROFILE_FIELDS, {})
-    return {**row, **{FIELD_COLUMN + key: value for key, value in fields.items()}}
+    return {column: neutralised(value)
+            for column, value in {**row, **{FIELD_COLUMN + key: value for key, value in fields.items()}}.items()}
 
 
 def load(text: str, fmt: str) -> list[dict]:
@@ -97,6 +105,7 @@ def located(text: str, fmt: str) -> list[tuple]:
             raise BookError(f"{where}: unknown field {unknown[0]!r} "
                             f"(expected {', '.join((*FIELDS, TIMEZONE, PROFILE_FIELDS))}).")
         contact = {field: _text(row.get(field), where, field) for field in FIELDS}
+        contact["name"] = unicodedata.normalize("NFC", contact["name"])
         contact.update(_profile(row, where))
         if not contact["name"]:
             raise BookError(f"{where}: the contact has no name.")
@@ -146,11 +155,15 @@ def _csv_rows(text):
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "name" not in reader.fieldnames:
         raise BookError(f"a CSV book needs a header line with {','.join(FIELDS)}.")
+    twice = sorted({column for column in reader.fieldnames if reader.fieldnames.count(column) > 1})
+    if twice:
+        raise BookError(f"line 1: the header names column {twice[0]!r} twice.")
     field_columns = [column for column in reader.fieldnames if column.startswith(FIELD_COLUMN)]
     rows = []
     for row in reader:
         if None in row:
             raise BookError(f"line {reader.line_num}: more values than header fields.")
+        row = {column: value if value is None else restored(value) for column, value in row.items()}
         values = {column: row.pop(column) for column in field_columns}
         if field_columns:
             row[PROFILE_FIELDS] = {column[len(FIELD_COLUMN):]: value

@@ -161,17 +161,23 @@ def show(session, name, as_json):
 @click.argument("name", shell_complete=complete_contact)
 @click.option("--messenger", "messengers", multiple=True, type=click.Choice(MESSENGERS),
               help="Only this messenger (repeatable). Default: all.")
+@click.option("--force", is_flag=True,
+              help="Also where the person opted out (/stop, STOP, unsubscribed); refused otherwise.")
 @pass_session
-def unblock(session, name, messengers):
+def unblock(session, name, messengers, force):
     """Send to contact NAME again where its ID refused your messages (blocked the bot, unsubscribed).
 
-    Deliveries to a blocked ID end `suppressed` without being sent.
+    Deliveries to a blocked ID end `suppressed` without being sent. Where
+    the person opted out, they lift it by coming back (/start, START); an
+    unblock there needs --force.
 
     \b
     Example:
       python cli.py contacts unblock Artem --messenger telegram
     """
     body = {"messengers": list(messengers)} if messengers else {}
+    if force:
+        body["force"] = True
     contact = session.api.call("POST", path_of("contacts", name) + "/unblock", body=body)
     still = contact.get("blocked") or []
     click.echo(f"Unblocked {name!r}" + (f"; still blocked on {', '.join(still)}." if still else "."))
@@ -230,7 +236,10 @@ def import_(session, file, fmt, replace):
 def export(session, file, fmt):
     """Write the contact book to FILE, or to stdout.
 
-    The file is what `contacts import` reads.
+    The file is what `contacts import` reads. In CSV, a cell that starts
+    with =, +, -, @, a tab or a carriage return (+7999..., =HYPERLINK(...))
+    gets a quote before it, so that a spreadsheet shows it as text and runs
+    no formula; `contacts import` takes the quote off again.
 
     \b
     Example:

@@ -19,6 +19,7 @@ STATUS_COLOURS = {
     statuses.RETRYING: "yellow",
     statuses.SENDING: "cyan",
     statuses.QUEUED: "cyan",
+    statuses.AWAITING_CONTACT: "blue",
     statuses.SCHEDULED: "blue",
     statuses.STANDBY: "blue",
     # A message's summary, beside its deliveries' statuses (core/views.py).

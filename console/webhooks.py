@@ -7,7 +7,7 @@ from console.output import echo_table, emit, json_option, local_time, note, shor
 from console.session import pass_session
 from core.webhooks import EVENTS
 
-HEADERS = ("id", "url", "events", "created")
+HEADERS = ("id", "url", "events", "created", "pending", "dropped")
 ATTEMPT_HEADERS = ("at", "event", "type", "attempt", "status", "ms", "outcome", "next attempt", "error")
 
 
@@ -50,7 +50,7 @@ def add(session, url, events, as_json):
 @json_option
 @pass_session
 def list_(session, as_json):
-    """List your webhooks: ids, URLs and events, never the secrets.
+    """List your webhooks: ids, URLs, events, posts pending and events dropped past the caps; never the secrets.
 
     \b
     Example:
@@ -58,7 +58,8 @@ def list_(session, as_json):
     """
     def render(items):
         rows = [[w.get("id"), shorten(w.get("url"), 60), ", ".join(w.get("events", [])),
-                 local_time(w.get("created_at"))] for w in items]
+                 local_time(w.get("created_at")), f"{w.get('pending_posts', 0):,}", f"{w.get('dropped_events', 0):,}"]
+                for w in items]
         echo_table(HEADERS, rows, empty="No webhooks. Make one: python cli.py webhooks add URL")
 
     emit(session.api.call("GET", path_of("webhooks")), as_json, render)

@@ -5,7 +5,9 @@ delivery up without knowing its user's keys beforehand: field
 "<messenger>:<length of the user's name in bytes>:<user>:<contact>", value
 the messenger ID that refused. A contact whose ID for that messenger
 changes is no longer blocked there; the ID that refused stays blocked
-until it is unblocked.
+until it is unblocked. A block the person asked for (an opt-out) is also
+in Keys.opted_out, so that an operator's unblock does not override it
+unless forced; the person coming back lifts both.
 """
 
 from core.config import MESSENGERS
@@ -22,6 +24,7 @@ class BlockedIds:
     def __init__(self, redis, keys):
         self._redis = redis
         self._key = keys.blocked()
+        self._opted_out = keys.opted_out()
 
     def blocked(self, user, contact: dict) -> list:
         """The messengers whose current ID in `contact` ({"name", messenger: id}) refused the user."""
@@ -31,6 +34,26 @@ class BlockedIds:
         found = self._redis.hmget(self._key, [blocked_field(m, user, contact["name"]) for m in held])
         return [m for m, blocked_id in zip(held, found) if blocked_id == contact[m]]
 
+    def opted_out(self, user, contact: dict) -> list:
+        """The messengers whose current ID in `contact` opted out of the user's messages (a subset of blocked)."""
+        held = [m for m in MESSENGERS if contact.get(m)]
+        if not held:
+            return []
+        found = self._redis.hmget(self._opted_out, [blocked_field(m, user, contact["name"]) for m in held])
+        return [m for m, opted_id in zip(held, found) if opted_id == contact[m]]
+
+    def opt_out(self, user, name, messenger, messenger_id) -> None:
+        """Suppress deliveries to a contact's ID on a messenger because the person asked, until they come back."""
+        field = blocked_field(messenger, user, name)
+        with self._redis.pipeline() as pipe:
+            pipe.hset(self._key, field, messenger_id)
+            pipe.hset(self._opted_out, field, messenger_id)
+            pipe.execute()
+
     def unblock(self, user, name, messengers=MESSENGERS) -> None:
-        """Forget that these messengers of a contact refused the user."""
-        self._redis.hdel(self._key, *(blocked_field(m, user, name) for m in messengers))
+        """Forget that these messengers of a contact refused the user, opted out or not."""
+        fields = [blocked_field(m, user, name) for m in messengers]
+        with self._redis.pipeline() as pipe:
+            pipe.hdel(self._key, *fields)
+            pipe.hdel(self._opted_out, *fields)
+            pipe.execute()

@@ -1,5 +1,6 @@
 """Every setting of the service, read once from the environment and checked."""
 
+import ipaddress
 import math
 import os
 import sys
@@ -12,6 +13,8 @@ from core.sentinel import url_problem
 
 MESSENGERS = ("telegram", "whatsapp", "viber")
 MESSENGER_APIS = ("simple", "real")
+# How the bot hears from Telegram: its webhook, or a poller calling getUpdates.
+TELEGRAM_UPDATES = ("webhook", "poll")
 AUTH_MODES = ("token", "none")
 # Celery's pools that a setting alone can pick: gevent and eventlet (neither
 # installed) also need the command line's -P to monkey-patch early enough.
@@ -59,27 +62,50 @@ def _redis_url(value):
     return url_problem(value) if value else None
 
 
+def _networks(value):
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return f"{item!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8)"
+    return None
+
+
+def _basic_auth(value):
+    # Empty: Flower asks for no login (and its API answers 401).
+    if value and not all(user and sep for user, sep, _ in (item.partition(":") for item in value.split(","))):
+        return "must be user:password (several separated by commas)"
+    return None
+
+
 # What a setting accepts beyond its type, by field name pattern. Every rule
 # that matches applies, so a new `*_timeout` or `*_port` is checked too.
 RULES = (
     (("messenger_api",), _one_of(MESSENGER_APIS)),
+    (("telegram_updates",), _one_of(TELEGRAM_UPDATES)),
     (("auth_mode",), _one_of(AUTH_MODES)),
     (("worker_pool",), _one_of(WORKER_POOLS)),
     (("log_level",), _one_of(LOG_LEVELS)),
     (("timezone",), _time_zone),
     (("redis_url",), _redis_url),
+    (("trusted_proxies",), _networks),
+    (("flower_basic_auth",), _basic_auth),
     (("*_port",), _range(1, 65535)),
     # 0: unlimited.
     (("*_rate",), _range(0)),
     (("*_timeout", "*_interval", "retry_backoff*", "schedule_horizon", "recovery_grace",
       "schedule_grace", "retention_days", "webhook_retry_hours", "template_*_budget", "send_deadline",
-      "invite_ttl_days"),
+      "invite_ttl_days", "await_contact_days"),
      _range(0, above=True)),
     (("claim_margin", "rate_limit_linger"), _range(0)),
     (("rate_limit_headroom",), _range(0, 1, below=True)),
-    (("max_attempts", "worker_concurrency", "max_body_bytes", "max_import_bytes", "max_import_contacts"),
+    (("max_attempts", "worker_concurrency", "max_body_bytes", "max_import_bytes", "max_import_contacts",
+      "inbox_keep"),
      _range(1)),
-    (("api_burst", "max_recipients", "max_open_deliveries", "bulk_threshold"), _range(1)),
+    (("webhook_concurrency", "webhook_user_concurrency", "max_pending_posts", "max_pending_posts_per_webhook"),
+     _range(1)),
+    (("api_burst", "api_user_burst", "auth_failure_burst", "max_recipients", "max_open_deliveries",
+      "bulk_threshold"), _range(1)),
     # 0: one per CPU core.
     (("worker_processes",), _range(0)),
     # Only ever lowers the priority: raising it needs root.
@@ -165,9 +191,34 @@ class Config:
     # may make, and how many beyond that pace it may make at once; 0 = no limit.
     api_rate: float = 50.0
     api_burst: int = 100
+    # The same for all of one user's tokens together (0 = no such limit).
+    # API_RATE=0 lifts every request limit, these and the next ones too.
+    api_user_rate: float = 100.0
+    api_user_burst: int = 200
+    # Failed authentications (401s) a second from one client address, and
+    # at once beyond that pace; more get a 429 (0 = no limit).
+    auth_failure_rate: float = 5.0
+    auth_failure_burst: int = 20
+    # Addresses or networks of proxies whose X-Real-IP names the client (the
+    # local stack's nginx is on loopback); from any other peer, the peer's
+    # own address counts.
+    trusted_proxies: str = "127.0.0.1,::1"
+    # Whether the proxy passes GET /readyz and /metrics on (GET /healthz it
+    # always does). The local proxy listens on loopback; docker-compose.yml
+    # turns this off.
+    public_ops_endpoints: bool = True
     # Contacts one send may name, and deliveries a user may have unfinished.
     max_recipients: int = 10_000
     max_open_deliveries: int = 100_000
+    # CPU seconds a template's rendering for one contact may take, and all of
+    # a send's together; past either the send is refused (422). A rendering
+    # takes well under a millisecond; a send of 10,000 contacts stays inside.
+    template_render_budget: float = 0.05
+    template_send_budget: float = 10.0
+    # A send still unwritten this many seconds after its request began
+    # writes nothing (503): nginx gives up at 60 s (proxy_read_timeout), and
+    # the write and the answer must come before.
+    send_deadline: float = 45.0
     gateway_url: str = ""
     delivery_queue: str = "deliveries"
     # A send of more deliveries than this goes to the bulk queue, which
@@ -199,6 +250,9 @@ class Config:
     worker_processes: int = 0
     # Celery task events; Flower turns them on while it runs.
     worker_events: bool = False
+    # user:password that Flower asks for (as in docker-compose.yml). Empty:
+    # no login, and Flower's JSON API and control buttons answer 401.
+    flower_basic_auth: str = ""
     # Added to a worker process's nice value (lower CPU priority than the API).
     worker_nice: int = 5
     store_timeout: float = 1.0
@@ -209,15 +263,6 @@ class Config:
     # emulations expect these placeholder credentials.
     messenger_api: str = "simple"
     telegram_api_url: str = ""
-    # CPU seconds a template's rendering for one contact may take, and all of
-    # a send's together; past either the send is refused (422). A rendering
-    # takes well under a millisecond; a send of 10,000 contacts stays inside.
-    template_render_budget: float = 0.05
-    template_send_budget: float = 10.0
-    # A send still unwritten this many seconds after its request began
-    # writes nothing (503): nginx gives up at 60 s (proxy_read_timeout), and
-    # the write and the answer must come before.
-    send_deadline: float = 45.0
     telegram_bot_token: str = "123456:fake-telegram-token"
     whatsapp_api_url: str = ""
     whatsapp_api_version: str = "v23.0"
@@ -231,6 +276,31 @@ class Config:
     # subscription check must echo. Viber signs with VIBER_AUTH_TOKEN.
     whatsapp_app_secret: str = "fake-whatsapp-app-secret"
     whatsapp_verify_token: str = "fake-whatsapp-verify-token"
+    # What people send the bot (POST /webhooks/telegram, or getUpdates by the
+    # "poller" part with TELEGRAM_UPDATES=poll): the secret setWebhook gives
+    # Telegram to send in X-Telegram-Bot-Api-Secret-Token (1-256 of
+    # A-Z a-z 0-9 _ -).
+    telegram_updates: str = "webhook"
+    telegram_webhook_secret: str = "fake-telegram-webhook-secret"
+    # What invite links name: the bot's @username (without @), the Viber
+    # bot's chat URI, the WhatsApp business number (digits).
+    telegram_bot_username: str = "fake_dispatcher_bot"
+    viber_chat_uri: str = "fakedispatcher"
+    whatsapp_number: str = "15550000001"
+    # Days an invite code binds, once; what the bot answers a person whose
+    # code bound their contact, and one whose code did not.
+    invite_ttl_days: float = 14.0
+    # Days a Telegram delivery waits (awaiting_contact) for its contact to
+    # join by an invite, in real mode, when it holds no chat ID; then failed.
+    await_contact_days: float = 7.0
+    invite_joined_reply: str = "Thank you: you will get messages here from now on."
+    invite_invalid_reply: str = "This invite link is used, expired or unknown: ask for a new one."
+    # Inbound texts kept per contact (and per sender who is no contact).
+    inbox_keep: int = 100
+    # Texts that opt a person out (any case), comma-separated.
+    opt_out_words: str = "STOP,UNSUBSCRIBE,СТОП,ОТПИСАТЬСЯ"
+    # Texts that bring an opted-out person back (any case), comma-separated.
+    opt_in_words: str = "START,СТАРТ"
     # Where the fake gateway sends its receipts (the API's base URL); empty:
     # it sends none.
     gateway_receipts_url: str = ""
@@ -240,6 +310,14 @@ class Config:
     webhook_timeout: float = 5.0
     webhook_retry_hours: float = 24.0
     webhook_allow_private: bool = False
+    # The webhook worker's threads (its own process, apart from the
+    # deliveries'), and how many of them one user's posts may hold at once.
+    webhook_concurrency: int = 16
+    webhook_user_concurrency: int = 4
+    # Webhook posts waiting to be sent, per user and per webhook: a test
+    # event past either is refused (429), a real event is dropped and counted.
+    max_pending_posts: int = 10_000
+    max_pending_posts_per_webhook: int = 5_000
     # Sends per second, all workers together (0 = unlimited): overall per
     # messenger account, and per recipient chat.
     telegram_rate: float = 30.0
@@ -306,6 +384,11 @@ class Config:
     def delivery_queues(self) -> dict:
         """The broker's queues by lane: the main one (None) and the bulk one."""
         return {None: self.delivery_queue, "bulk": f"{self.delivery_queue}.bulk"}
+
+    @property
+    def inbound_queue(self) -> str:
+        """The broker's queue of what people sent the bot, which the delivery workers read too."""
+        return f"{self.delivery_queue}.inbound"
 
     @property
     def claim_lease(self) -> float:

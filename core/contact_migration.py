@@ -7,14 +7,20 @@ none serves a user whose book another is still converting. The array goes
 only once all its contacts are written, so a process that dies part way
 leaves the book for the next one to convert again (its writes insert only
 what is missing: the same result).
+
+Then, once per database, contacts stored before names were kept in Unicode's
+NFC form are renamed to it, so that a lookup by the normalised name finds
+them. One whose NFC name the user already has stays as it was: listed, and
+reachable under its own name by /api/v1/contacts/{name}.
 """
 
 import time
+import unicodedata
 import uuid
 
 import pymongo
 from pymongo import UpdateOne
-from pymongo.errors import ExecutionTimeout
+from pymongo.errors import DuplicateKeyError, ExecutionTimeout
 
 from core.config import MESSENGERS
 from core.contacts import BATCH, BOOKS, BULK_TIMEOUT, CONTACTS
@@ -24,6 +30,11 @@ LEASE = 30.0
 # Seconds a process waits for books others are converting before it gives up.
 WAIT = 60.0
 POLL = 0.1
+# Conversions done once per database, each a document named by its _id.
+DONE = "migrations"
+NFC_NAMES = "contact_names_nfc"
+# Names with a character beyond ASCII: only those can be other than NFC.
+NOT_ASCII = {"$regex": "[^\\x00-\\x7f]"}
 
 
 class MigrationPending(ExecutionTimeout):
@@ -46,6 +57,7 @@ def migrate(db) -> int:
             converted += _convert(books, contacts, old, token)
             continue
         if books.find_one({"contacts": {"$exists": True}}, {"_id": 1}) is None:
+            _normalise_names(db)
             return converted
         if time.monotonic() > deadline:
             raise MigrationPending("Contact books are still being converted to the new shape.")
@@ -72,3 +84,25 @@ def _convert(books, contacts, old, token) -> int:
         {"$unset": {"contacts": "", "migrating_by": "", "migrating_until": ""},
          "$max": {"next_seq": len(items)}})
     return done.modified_count
+
+
+def _normalise_names(db) -> int:
+    """Rename the contacts whose names are not in NFC form, once per database; how many were renamed."""
+    if db[DONE].find_one({"_id": NFC_NAMES}) is not None:
+        return 0
+    contacts, renamed = db[CONTACTS], 0
+    with pymongo.timeout(BULK_TIMEOUT):
+        odd = [doc for doc in contacts.find({"name": NOT_ASCII}, {"_id": 1, "name": 1})
+               if not unicodedata.is_normalized("NFC", doc["name"])]
+    for doc in odd:
+        try:
+            renamed += contacts.update_one(
+                {"_id": doc["_id"], "name": doc["name"]},
+                {"$set": {"name": unicodedata.normalize("NFC", doc["name"])}}).modified_count
+        except DuplicateKeyError:
+            pass  # the user has a contact of the NFC name too: this one keeps its own
+    try:
+        db[DONE].update_one({"_id": NFC_NAMES}, {"$setOnInsert": {"at": time.time()}}, upsert=True)
+    except DuplicateKeyError:
+        pass  # another process, done at the same time, recorded it
+    return renamed

@@ -1,8 +1,11 @@
 """The contact book: one MongoDB document per contact, kept in the order added."""
 
+import time
+import uuid
 from collections import namedtuple
 from contextlib import contextmanager
 from importlib.resources import files
+from itertools import islice
 
 import pymongo
 from pymongo import DeleteOne, ReturnDocument, UpdateOne
@@ -43,6 +46,18 @@ BATCH = 500
 # looks up an $in list in time growing with its square (10,000 names: 78 s).
 IN_LIMIT = 100
 DUPLICATE_KEY = 11000
+# Seconds an import holds its user's book (renewed at each batch), and waits
+# for another import of it to end: 100,000 contacts take 32-142 s to write
+# (deploy/nginx.conf.template), a 3,000-contact import about a second.
+IMPORT_LEASE = 30.0
+IMPORT_WAIT = 60.0
+IMPORT_POLL = 0.1
+# What a refused import's Retry-After says.
+IMPORT_RETRY_AFTER = 10
+
+
+class ImportBusy(Exception):
+    """Another import of the user's book held it past IMPORT_WAIT (or took it over)."""
 
 
 def _ids(source: dict) -> dict:
@@ -89,9 +104,21 @@ class ContactBook:
         self._books = db[BOOKS]
 
     def ensure_indexes(self) -> None:
-        """The unique (user, name) index every write relies on, and the order's index."""
+        """The unique (user, name) index every write relies on, the order's, and each messenger ID's (holders)."""
         self._contacts.create_index(BY_NAME, unique=True, name="user_name")
         self._contacts.create_index(BY_ORDER, name="user_seq")
+        for messenger in MESSENGERS:
+            self._contacts.create_index([(messenger, pymongo.ASCENDING)], name=f"by_{messenger}")
+
+    def bind(self, user: str, name: str, messenger: str, messenger_id: str) -> bool:
+        """Set one messenger's ID of a contact (an invite followed); False if the user has no such contact."""
+        return bool(self._contacts.update_one({"user": user, "name": name},
+                                              {"$set": {messenger: messenger_id}}).matched_count)
+
+    def holders(self, messenger: str, forms: list) -> list:
+        """(user, name, ID as held) of every user's contact whose ID on messenger is one of forms."""
+        docs = self._contacts.find({messenger: {"$in": forms}}, {"_id": 0, "user": 1, "name": 1, messenger: 1})
+        return [(doc["user"], doc["name"], doc[messenger]) for doc in docs]
 
     def _ping_first(self):
         # A write sent to a stopped (hung) server waits in its socket buffer
@@ -191,30 +218,72 @@ class ContactBook:
             docs = docs.skip(offset).limit(limit)
             return [{"name": doc["name"], **_ids(doc), **_shown_profile(doc)} for doc in docs], total
 
-    def import_book(self, user: str, contacts: list, replace: bool) -> dict:
-        """Write many contacts, profiles too, at once, in their order; with replace, delete the others.
+    def import_book(self, user: str, contacts, count: int, replace: bool) -> dict:
+        """Write many contacts (an iterable of `count`), profiles too, in their order; with replace, delete the others.
 
-        Counts added, replaced and removed. Not one transaction: a crash part
+        Counts added, replaced and removed. Writes a batch at a time, holding
+        no more of the contacts than one batch and their names. One import
+        of a user's book runs at a time (ImportBusy past IMPORT_WAIT), so of
+        two replaces the later wins whole. Not one transaction: a crash part
         way leaves some contacts written and none removed (removals come
         last), and the same call again completes it, in the same order.
         """
         self._ping_first()
-        with self._patiently():
-            existing = {doc["name"] for doc in self._contacts.find({"user": user}, {"_id": 0, "name": 1})}
-        first = self._reserve(user, len(contacts)) if contacts else 0
-        entries = [_entry(user, c["name"], c, first + i, c) for i, c in enumerate(contacts)]
-        fresh = [e for e in entries if e["name"] not in existing]
-        known = [e for e in entries if e["name"] in existing]
-        late = self._insert(fresh)
-        self._bulk([UpdateOne({"user": user, "name": e["name"]},
-                              {"$set": {**_ids(e), **_profile(e)}, "$setOnInsert": {"seq": e["seq"]}},
-                              upsert=True)
-                    for e in known + late])
-        removed = 0
-        if replace:
-            given = {c["name"] for c in contacts}
-            removed = self._bulk([DeleteOne({"user": user, "name": name}) for name in existing - given])
-        return {"added": len(fresh) - len(late), "replaced": len(known) + len(late), "removed": removed}
+        with self._importing(user) as renew:
+            with self._patiently():
+                existing = {doc["name"] for doc in self._contacts.find({"user": user}, {"_id": 0, "name": 1})}
+            first = self._reserve(user, count) if count else 0
+            given, added, replaced = set(), 0, 0
+            numbered = enumerate(contacts, first)
+            while batch := [_entry(user, c["name"], c, seq, c) for seq, c in islice(numbered, BATCH)]:
+                renew()
+                given.update(e["name"] for e in batch)
+                fresh = [e for e in batch if e["name"] not in existing]
+                late = {e["name"] for e in self._insert(fresh)}
+                self._bulk([UpdateOne({"user": user, "name": e["name"]},
+                                      {"$set": {**_ids(e), **_profile(e)}, "$setOnInsert": {"seq": e["seq"]}},
+                                      upsert=True)
+                            for e in batch if e["name"] in existing or e["name"] in late])
+                added += len(fresh) - len(late)
+                replaced += len(batch) - len(fresh) + len(late)
+            removed = 0
+            if replace:
+                renew()
+                removed = self._bulk([DeleteOne({"user": user, "name": name}) for name in existing - given])
+        return {"added": added, "replaced": replaced, "removed": removed}
+
+    @contextmanager
+    def _importing(self, user):
+        """Hold the user's book for one import, waiting IMPORT_WAIT for another's; yields the lease's renewal."""
+        token = uuid.uuid4().hex
+        try:
+            self._books.update_one({"_id": user}, {"$setOnInsert": {"next_seq": 0}}, upsert=True)
+        except DuplicateKeyError:
+            pass  # a concurrent first write made the user's document
+        deadline = time.monotonic() + IMPORT_WAIT
+        while True:
+            now = time.time()
+            free = {"$or": [{"importing_until": {"$exists": False}}, {"importing_until": {"$lt": now}}]}
+            held = self._books.update_one({"_id": user, **free},
+                                          {"$set": {"importing_by": token, "importing_until": now + IMPORT_LEASE}})
+            if held.matched_count:
+                break
+            if time.monotonic() > deadline:
+                raise ImportBusy()
+            time.sleep(IMPORT_POLL)
+
+        def renew():
+            renewed = self._books.update_one({"_id": user, "importing_by": token},
+                                             {"$set": {"importing_until": time.time() + IMPORT_LEASE}})
+            if not renewed.matched_count:
+                # Stalled past the lease: another import holds the book now, and wins.
+                raise ImportBusy()
+
+        try:
+            yield renew
+        finally:
+            self._books.update_one({"_id": user, "importing_by": token},
+                                   {"$unset": {"importing_by": "", "importing_until": ""}})
 
     def _insert(self, entries) -> list:
         """Insert new contacts in batches; those a concurrent add beat us to, to replace instead."""

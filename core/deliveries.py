@@ -33,9 +33,10 @@ from core.statuses import (
 # step, last: its place in a fallback chain and the chain's last delivery's
 # number (None outside chains); after, within: the message's fallback rule.
 # text is the delivery's own (a template's rendering) or else the message's;
-# parts, how many of a long text's parts the messenger has accepted.
+# parts, how many of a long text's parts the messenger has accepted; was,
+# the status a 'go' claim took the delivery from.
 Claim = namedtuple("Claim", "outcome detail messenger to sender contact text time attempts due lane "
-                            "step last after within parts")
+                            "step last after within parts was")
 # The messengers whose receipts name their own message ids (kept for them only).
 RECEIPT_MESSENGERS = ("whatsapp", "viber")
 # What a finishing step does to its fallback chain: the ids of its later
@@ -148,7 +149,7 @@ redis.call('ZADD', KEYS[3], lease, ARGV[3])
 recount(KEYS[2], d[1], '{SENDING}')
 local m = redis.call('HMGET', KEYS[2], 'text', 'time', 'fallback_after', 'fallback_within')
 return {{'go', string.format('%.6f', wait), d[6], d[7], d[8], d[9], d[13] or m[1], m[2],
-        tostring(attempts), d[5], d[10], d[11], d[12], m[3], m[4], d[14] or '0'}}
+        tostring(attempts), d[5], d[10], d[11], d[12], m[3], m[4], d[14] or '0', d[1]}}
 """
 
 _HOLDS = f"""

@@ -91,6 +91,40 @@ class Keys:
         """Hash: '["user", "messenger", "contact"]' -> the messenger ID that refused the user's messages."""
         return f"{self._p}blocked"
 
+    def opted_out(self):
+        """Hash: the blocked hash's fields whose block the person asked for -> the messenger ID that opted out."""
+        return f"{self._p}opted-out"
+
+    def awaiting(self, user, contact):
+        """Set: ids of a user's contact's Telegram deliveries awaiting its chat ID (statuses.AWAITING_CONTACT)."""
+        # The user's name's length keeps any user and contact name apart.
+        return f"{self._p}awaiting:{len(user.encode())}:{user}:{contact}"
+
+    def invite(self, messenger, code):
+        """String: an unused invite code's user, contact and expiry (JSON), under the code's hash."""
+        # Hashed: the keys a Redis dump lists hold no working code.
+        return f"{self._p}invite:{messenger}:{hashlib.sha256(code.encode()).hexdigest()}"
+
+    def inbound_seen(self, messenger, update_id):
+        """String: that a messenger's update (by its own id) was handed over, so a redelivery is not."""
+        return f"{self._p}inbound-seen:{messenger}:{update_id}"
+
+    def inbox(self, messenger, sender):
+        """List: the latest texts a messenger id sent the bot, newest first (JSON each)."""
+        return f"{self._p}inbox:{messenger}:{sender}"
+
+    def user_inbox(self, user):
+        """Sorted set: texts from a user's contacts as they came (JSON each), by time received."""
+        return f"{self._p}user-inbox:{user}"
+
+    def telegram_poller(self):
+        """String: the poller holding the lease on getUpdates, until it expires."""
+        return f"{self._p}telegram-poller"
+
+    def telegram_offset(self):
+        """String: the getUpdates offset, past the last update handed over."""
+        return f"{self._p}telegram-offset"
+
     def events(self):
         """Stream: what happened to deliveries and messages of users with webhooks, for the webhooks."""
         return f"{self._p}events"
@@ -125,3 +159,15 @@ class Keys:
     def webhook_attempts(self, webhook_id):
         """List: a webhook's latest post attempts, newest first (JSON each)."""
         return f"{self._p}webhook-attempts:{webhook_id}"
+
+    def webhook_load(self, user):
+        """Hash: a user's webhook posts pending ('pending', 'pending:<webhook id>'), events dropped ('dropped:<id>')."""
+        return f"{self._p}webhook-load:{user}"
+
+    def webhook_flight(self, user):
+        """Sorted set: a user's webhook posts handed to a worker or being sent, by the end of their lease."""
+        return f"{self._p}webhook-flight:{user}"
+
+    def webhook_waiting(self, user):
+        """Sorted set: a user's due webhook posts held back while those in flight are at the bound, by due time."""
+        return f"{self._p}webhook-waiting:{user}"

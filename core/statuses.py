@@ -4,6 +4,9 @@
 STANDBY = "standby"
 SCHEDULED = "scheduled"
 QUEUED = "queued"
+# Telegram in real mode: the contact's ID is no chat ID the bot may write to
+# (a username); waiting for the contact to join by an invite, or to expire.
+AWAITING_CONTACT = "awaiting_contact"
 SENDING = "sending"
 RETRYING = "retrying"
 SENT = "sent"
@@ -18,12 +21,12 @@ NOT_NEEDED = "not_needed"
 CANCELLED = "cancelled"
 
 # In the order a delivery usually passes through them.
-STATUSES = (STANDBY, SCHEDULED, QUEUED, SENDING, RETRYING, SENT, DELIVERED, READ, FAILED,
-            SUPPRESSED, NOT_NEEDED, CANCELLED)
+STATUSES = (STANDBY, SCHEDULED, QUEUED, AWAITING_CONTACT, SENDING, RETRYING, SENT, DELIVERED, READ,
+            FAILED, SUPPRESSED, NOT_NEEDED, CANCELLED)
 # Waiting for an attempt: a task with the delivery's ticket may claim it.
-WAITING = (SCHEDULED, QUEUED, RETRYING)
+WAITING = (SCHEDULED, QUEUED, RETRYING, AWAITING_CONTACT)
 # Not started, so a cancel still stops it.
-CANCELLABLE = (STANDBY, SCHEDULED, QUEUED)
+CANCELLABLE = (STANDBY, SCHEDULED, QUEUED, AWAITING_CONTACT)
 # Nothing more is attempted: only a receipt may still move a sent delivery on.
 FINAL = (SENT, DELIVERED, READ, FAILED, SUPPRESSED, NOT_NEEDED, CANCELLED)
 # What a receipt may move a delivery to, from which statuses: never backwards.

@@ -17,6 +17,10 @@ class UnknownUser(Exception):
     """No user of that name exists."""
 
 
+class TooManyTokens(Exception):
+    """The user already holds as many tokens as they may."""
+
+
 def token_hash(token: str) -> str:
     """The stored form of a token.
 
@@ -27,7 +31,12 @@ def token_hash(token: str) -> str:
 
 
 class UserStore:
-    """Users by name, and the tokens that act as them."""
+    """Users by name, and the tokens that act as them.
+
+    Each user's document counts their tokens (`tokens`): a token takes its
+    place there in one conditional update before it is written, so that
+    concurrent requests never take more places than a cap allows.
+    """
 
     def __init__(self, db):
         self._users = db["users"]
@@ -36,7 +45,7 @@ class UserStore:
     def create_user(self, name: str) -> str:
         """Create a user and a first token for it; the token (shown only now)."""
         try:
-            self._users.insert_one({"_id": name, "created_at": time.time()})
+            self._users.insert_one({"_id": name, "created_at": time.time(), "tokens": 0})
         except DuplicateKeyError:
             raise UserExists(f"User {name!r} already exists.") from None
         return self.issue_token(name, label="initial")[1]
@@ -45,26 +54,56 @@ class UserStore:
         """Whether a user of that name exists."""
         return self._users.count_documents({"_id": name}, limit=1) > 0
 
-    def issue_token(self, name: str, label: str = "", expires_at=None) -> tuple:
+    def issue_token(self, name: str, label: str = "", expires_at=None, cap=None) -> tuple:
         """A new token for a user, valid until `expires_at` (epoch seconds) if given: (token id, token).
 
-        The token is shown only now.
+        The token is shown only now. With `cap`, TooManyTokens if the user
+        already holds that many.
         """
-        if not self.exists(name):
-            raise UnknownUser(f"No user named {name!r}.")
+        self._take_place(name, cap)
         self._tokens.create_index("hash", unique=True)
         token = secrets.token_urlsafe(32)
         token_id = secrets.token_hex(8)
-        self._tokens.insert_one({
-            "_id": token_id, "hash": token_hash(token), "user": name,
-            "label": label, "created_at": time.time(), "expires_at": expires_at,
-        })
+        try:
+            self._tokens.insert_one({
+                "_id": token_id, "hash": token_hash(token), "user": name,
+                "label": label, "created_at": time.time(), "expires_at": expires_at,
+            })
+        except Exception:
+            # Else the place stays taken by a token never written.
+            self._users.update_one({"_id": name}, {"$inc": {"tokens": -1}})
+            raise
         return token_id, token
+
+    def _take_place(self, name, cap):
+        if self._count_one_more(name, cap):
+            return
+        user = self._users.find_one({"_id": name}, {"tokens": 1})
+        if user is None:
+            raise UnknownUser(f"No user named {name!r}.")
+        if "tokens" not in user:
+            # Made before tokens were counted: counted once, by one of any requests at once.
+            self._users.update_one({"_id": name, "tokens": {"$exists": False}},
+                                   {"$set": {"tokens": self._tokens.count_documents({"user": name})}})
+            if self._count_one_more(name, cap):
+                return
+        raise TooManyTokens(f"{name!r} holds {cap} tokens already.")
+
+    def _count_one_more(self, name, cap) -> bool:
+        # One conditional update: however many requests come at once, at most
+        # the cap's worth find the count below it.
+        below = {"$exists": True} if cap is None else {"$lt": cap}
+        return self._users.find_one_and_update(
+            {"_id": name, "tokens": below}, {"$inc": {"tokens": 1}}, {"_id": 1}) is not None
 
     def revoke_token(self, token_id: str, user=None) -> bool:
         """Make a token unusable (only if it is `user`'s, when given); False if there was no such token."""
         query = {"_id": token_id} if user is None else {"_id": token_id, "user": user}
-        return self._tokens.delete_one(query).deleted_count == 1
+        doc = self._tokens.find_one_and_delete(query, {"user": 1})
+        if doc is None:
+            return False
+        self._users.update_one({"_id": doc["user"]}, {"$inc": {"tokens": -1}})
+        return True
 
     def token_count(self, name: str) -> int:
         """How many tokens a user has, expired ones included."""

@@ -32,9 +32,11 @@ def url_problem(url) -> str | None:
     try:
         parts = urlsplit(url)
         # Reading the port raises for one that is no number or out of range.
-        parts.port
+        port = parts.port
     except ValueError as exc:
         return f"Not a URL: {exc}."
+    if port == 0:
+        return "Port 0 is no port a receiver can listen on."
     if parts.scheme not in SCHEMES:
         return "Must be an http:// or https:// URL."
     if not parts.hostname:

@@ -13,7 +13,7 @@ from core.lua import Script
 from core.timeutil import epoch_to_iso
 
 EVENTS = ("delivery.sent", "delivery.delivered", "delivery.read", "delivery.failed",
-          "delivery.suppressed", "message.completed")
+          "delivery.suppressed", "message.completed", "contact.joined", "message.received")
 # The event POST /api/v1/webhooks/{id}/test sends, to that webhook alone.
 TEST_EVENT = "webhook.test"
 # Webhooks one user may have, and attempts kept per webhook.
@@ -28,24 +28,37 @@ redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 return 1
 """
 
-# KEYS: the user's webhooks, webhook users, the webhook's attempts. ARGV: user, id.
+# Its posts still pending keep their count (core/webhook_posts.py), each
+# taken off as the post is dropped. KEYS: the user's webhooks, webhook
+# users, the webhook's attempts, the user's webhook load. ARGV: user, id.
 _DELETE = """
 if redis.call('HDEL', KEYS[1], ARGV[2]) == 0 then return 0 end
 if redis.call('HINCRBY', KEYS[2], ARGV[1], -1) <= 0 then
   redis.call('HDEL', KEYS[2], ARGV[1])
 end
 redis.call('DEL', KEYS[3])
+redis.call('HDEL', KEYS[4], 'dropped:' .. ARGV[2])
 return 1
 """
 
 
-def webhook_view(webhook_id, record: dict, with_secret=False) -> dict:
-    """A webhook as /api/v1 shows it; the secret only when just made."""
+def webhook_view(webhook_id, record: dict, load=None, with_secret=False) -> dict:
+    """A webhook as /api/v1 shows it, with its posts pending and events dropped; the secret only when just made."""
+    pending, dropped = (load or {}).get(webhook_id, (0, 0))
     view = {"id": webhook_id, "url": record["url"], "events": record["events"],
-            "created_at": epoch_to_iso(record["created_at"])}
+            "created_at": epoch_to_iso(record["created_at"]), "pending_posts": pending, "dropped_events": dropped}
     if with_secret:
         view["secret"] = record["secret"]
     return view
+
+
+# An event with its own data (what people send the bot), for a user with
+# webhooks. KEYS: events, webhook users. ARGV: user, type, data, now.
+_RECORD = """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('XADD', KEYS[1], '*', 'type', ARGV[2], 'user', ARGV[1], 'data', ARGV[3], 'at', ARGV[4])
+return 1
+"""
 
 
 class WebhookStore:
@@ -56,6 +69,12 @@ class WebhookStore:
         self._keys = keys
         self._create = Script(redis, _CREATE)
         self._delete = Script(redis, _DELETE)
+        self._record = Script(redis, _RECORD)
+
+    def record(self, user, kind, data: dict, now) -> bool:
+        """An event whose `data` is given (contact.joined, message.received) for the user's webhooks, if any."""
+        return bool(self._record(keys=[self._keys.events(), self._keys.webhook_users()],
+                                 args=[user, kind, json.dumps(data), now]))
 
     def create(self, user, url, events, now):
         """Record a new webhook of the user's with a fresh secret: (id, record), or None past WEBHOOKS_MAX."""
@@ -80,8 +99,19 @@ class WebhookStore:
     def delete(self, user, webhook_id) -> bool:
         """Remove a webhook of the user's and its attempt log; whether there was one."""
         k = self._keys
-        return bool(self._delete(keys=[k.webhooks(user), k.webhook_users(), k.webhook_attempts(webhook_id)],
+        return bool(self._delete(keys=[k.webhooks(user), k.webhook_users(), k.webhook_attempts(webhook_id),
+                                       k.webhook_load(user)],
                                  args=[user, webhook_id]))
+
+    def load(self, user) -> dict:
+        """The user's webhooks' posts pending and events dropped past the caps: {webhook id: (pending, dropped)}."""
+        counts = {}
+        for field, value in self._redis.hgetall(self._keys.webhook_load(user)).items():
+            kind, _, webhook_id = field.partition(":")
+            if webhook_id:
+                pending, dropped = counts.get(webhook_id, (0, 0))
+                counts[webhook_id] = (int(value), dropped) if kind == "pending" else (pending, int(value))
+        return counts
 
     def attempts(self, webhook_id, limit=ATTEMPTS_KEPT) -> list:
         """A webhook's latest post attempts, newest first."""

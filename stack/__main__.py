@@ -24,7 +24,8 @@ def parse_args(argv):
         prog="python -m stack",
         description=(
             "Start redis-server, the MongoDB-protocol server, the fake gateway, the API, "
-            "nginx in front of it, a Celery worker, the scheduler and Flower as local processes; "
+            "nginx in front of it, the Celery workers (deliveries, and webhook posts apart), the scheduler "
+            "(and the Telegram poller with TELEGRAM_UPDATES=poll) and Flower as local processes; "
             "restart any that crashes; stop them all on Ctrl-C or SIGTERM. Settings (ports, "
             "DATA_DIR, REDIS_URL, MONGO_URL, GATEWAY_URL, ...) come from the environment; a store "
             "or gateway whose URL is set is used as it is, not started. "

@@ -19,6 +19,9 @@ class Stack:
         self.config = config
         # The API is always reached through the proxy, which holds slow clients.
         wanted = set(names) | ({"proxy"} if "api" in names else set())
+        # The Telegram poller only when the webhook is not how updates come.
+        if config.telegram_updates != "poll":
+            wanted.discard("poller")
         self.names = _with_worker_processes(sorted(wanted, key=ORDER.index), config)
         # Where gunicorn listens behind the proxy: chosen once, kept across restarts.
         self.api_backend_port = free_port() if "proxy" in self.names else None

@@ -6,7 +6,8 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf.template"
 # What the template leaves to be filled in (upper case; nginx's own variables are lower case).
-NAMES = ("PROXY_LISTEN", "API_UPSTREAM", "FLOWER_UPSTREAM", "MAX_BODY_BYTES", "MAX_IMPORT_BYTES")
+NAMES = ("PROXY_LISTEN", "API_UPSTREAM", "FLOWER_UPSTREAM", "MAX_BODY_BYTES", "MAX_IMPORT_BYTES",
+         "PUBLIC_OPS_ENDPOINTS")
 _NAME = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 # nginx's own temporary folders: its compiled-in ones are under /var/lib/nginx.
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")

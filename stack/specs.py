@@ -8,10 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.webhook_posts import WEBHOOK_QUEUE
 from stack import probes, proxy
 
 # Dependency order: a part starts only after the ones before it are ready.
-ORDER = ("redis", "mongo", "gateway", "api", "proxy", "worker", "scheduler", "flower")
+# "poller" runs only with TELEGRAM_UPDATES=poll (stack.group drops it otherwise).
+ORDER = ("redis", "mongo", "gateway", "api", "proxy", "worker", "webhooks", "scheduler", "poller", "flower")
 # Flower serves under this path, as behind the proxy in docker-compose.yml.
 FLOWER_PREFIX = "flower"
 
@@ -134,6 +136,7 @@ def spec_for(config, name, memory_mongo=False, api_backend_port=None):
             "FLOWER_UPSTREAM": f"127.0.0.1:{config.flower_port}",
             "MAX_BODY_BYTES": config.max_body_bytes,
             "MAX_IMPORT_BYTES": config.max_import_bytes,
+            "PUBLIC_OPS_ENDPOINTS": str(config.public_ops_endpoints).lower(),
         })
         url = f"http://127.0.0.1:{config.api_port}"
         return ProcessSpec(
@@ -143,9 +146,26 @@ def spec_for(config, name, memory_mongo=False, api_backend_port=None):
             url=url,
             **common,
         )
+    if name == "webhooks":
+        return ProcessSpec(
+            # The webhook posts' own worker: a slow receiver holds its
+            # threads, never a delivery's.
+            argv=[*celery, "worker", "--loglevel", "INFO", "--without-mingle", "--without-gossip",
+                  "--queues", WEBHOOK_QUEUE, "--concurrency", str(config.webhook_concurrency),
+                  "--hostname", "webhooks@%h"],
+            ready=probes.log_says(" ready."),
+            **common,
+        )
     if _SCHEDULER_NAME.match(name):
         return ProcessSpec(
             argv=[sys.executable, "-m", "workers.scheduler"],
+            ready=probes.running_for(1.0),
+            **common,
+        )
+    if name == "poller":
+        return ProcessSpec(
+            # Telegram's getUpdates for hosts without a public URL; one at a time holds the lease.
+            argv=[sys.executable, "-m", "workers.telegram_poller"],
             ready=probes.running_for(1.0),
             **common,
         )
@@ -158,8 +178,12 @@ def spec_for(config, name, memory_mongo=False, api_backend_port=None):
                   "--tasks_columns=uuid,state,kwargs,result,exception,retries,received,runtime,worker"],
             ready=probes.http_answers(f"{url}/", ok_only=False),
             url=url,
-            # Its JSON API open without a login: it listens on loopback only.
-            **{**common, "env": {**env, "FLOWER_UNAUTHENTICATED_API": "true"}},
+            # Flower reads FLOWER_BASIC_AUTH itself, an empty one as a login
+            # nobody has. Unset, it asks for no login, and its JSON API and
+            # control buttons answer 401: open without a login, any web page
+            # the user visits could post to them.
+            **{**common, "env": {k: v for k, v in env.items()
+                                 if k != "FLOWER_BASIC_AUTH" or config.flower_basic_auth}},
         )
     match = _WORKER_NAME.match(name)
     if match:

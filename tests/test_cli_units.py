@@ -263,8 +263,10 @@ def test_book_round_trips(fmt):
 
 
 def test_csv_book_has_a_header_and_leaves_missing_columns_empty():
+    # A cell starting with + is quoted against spreadsheet formulas, and read back as it was.
     assert bookfile.dump(BOOK[:1], "csv") == (
-        "name,telegram,whatsapp,viber\nArtem,ArtemZaitsev,+799200828615,\n")
+        "name,telegram,whatsapp,viber\nArtem,ArtemZaitsev,'+799200828615,\n")
+    assert bookfile.load(bookfile.dump(BOOK[:1], "csv"), "csv")[0]["whatsapp"] == "+799200828615"
     assert bookfile.load("name,viber\nLera,+7\n", "csv") == [
         {"name": "Lera", "telegram": "", "whatsapp": "", "viber": "+7"}]
 

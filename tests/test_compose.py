@@ -11,7 +11,7 @@ import pytest
 from core.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = {"gateway", "api", "worker", "scheduler", "flower"}
+APP = {"gateway", "api", "worker", "webhooks", "scheduler", "poller", "flower"}
 SERVICES = APP | {"mongo", "redis", "proxy"}
 # PyYAML is not a dependency of the service; docker-compose's own interpreter has it.
 YAML_TO_JSON = "import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"
@@ -104,8 +104,9 @@ def test_config_refuses_to_start_without_the_secrets(tmp_path):
 def test_all_services_present_and_the_gateway_only_in_dev(resolved, raw):
     assert set(resolved["services"]) == SERVICES
     profiled = {name for name, service in raw["services"].items() if service.get("profiles")}
-    assert profiled == {"gateway"}
+    assert profiled == {"gateway", "poller"}
     assert raw["services"]["gateway"]["profiles"] == ["dev"]
+    assert raw["services"]["poller"]["profiles"] == ["poll"]
     # A default `up` must not wait for a service it does not start.
     for name, service in resolved["services"].items():
         assert "gateway" not in service.get("depends_on", {}), name
@@ -208,7 +209,7 @@ def test_healthchecks_mean_ready(resolved):
     assert "PONG" in " ".join(services["redis"]["healthcheck"]["test"])
     assert "/readyz" in " ".join(services["api"]["healthcheck"]["test"])
     assert services["proxy"]["depends_on"]["api"]["condition"] == "service_healthy"
-    for name in ("api", "worker", "scheduler"):
+    for name in ("api", "worker", "webhooks", "scheduler"):
         for store in ("mongo", "redis"):
             assert services[name]["depends_on"][store]["condition"] == "service_healthy", name
 

@@ -2,12 +2,15 @@
 
 import json
 import threading
+import time
 
 import pymongo
 import pytest
 import requests
 
 from apiclient import TIMEOUT, call, v1
+from conftest import reset, running_stack, token_for
+from core.contacts import IMPORT_RETRY_AFTER, IMPORT_WAIT
 from core.users import UserStore
 from helpers import wait_until
 
@@ -150,7 +153,7 @@ def test_the_import_size_is_bounded(make_stack):
     token = UserStore(mongo[stack.config.mongo_db]).create_user("alice")
     too_many = import_json(stack, token, [contact(f"c{i}") for i in range(4)])
     assert too_many.status_code == 413, too_many.text
-    assert too_many.json()["message"] == "An import holds at most 3 contacts; this one has 4."
+    assert too_many.json()["message"] == "An import holds at most 3 contacts; this one has more."
     assert book_of(stack, token) == []
     assert import_json(stack, token, [contact(f"c{i}") for i in range(3)]).json()["added"] == 3
     mongo.close()
@@ -177,7 +180,7 @@ def test_an_import_cut_short_by_a_crash_completes_when_repeated(make_stack):
     wait_until(lambda: db.contacts.count_documents({"user": "alice"}) > 2, timeout=30, interval=0.01)
     stack.kill("api")
     sender.join(BIG_WAIT)
-    assert "reply" not in outcome or outcome["reply"].status_code >= 500
+    assert "reply" not in outcome or outcome["reply"].status_code >= 500, outcome["reply"].text
 
     stack.start()
     written = db.contacts.count_documents({"user": "alice"})
@@ -246,3 +249,61 @@ def test_a_contact_named_import_is_still_a_contact(stack, token):
     assert v1(stack, token, "GET", "/contacts/import").json() == {**contact("import", telegram="x"), "blocked": []}
     assert v1(stack, token, "DELETE", "/contacts/import").status_code == 204
     assert book_of(stack, token) == []
+
+
+@pytest.fixture(scope="module")
+def shipped_services(tmp_path_factory):
+    with running_stack(tmp_path_factory, "imports", shipped=True) as running:
+        yield running
+
+
+@pytest.fixture
+def shipped(shipped_services):
+    """A stack of the module's own at the shipped settings, emptied, and alice's token on it."""
+    reset(shipped_services)
+    return shipped_services, token_for(shipped_services)
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_of_two_concurrent_replaces_one_wins_whole(shipped, trial):
+    stack, token = shipped
+    import_json(stack, token, [contact(f"old{i:04d}") for i in range(1000)], mode="replace", timeout=BIG_WAIT)
+    books = {side: [contact(f"{side}{i:04d}", telegram=side) for i in range(3000)] for side in ("a", "b")}
+    replies, start = {}, threading.Barrier(2)
+
+    def replace(side):
+        start.wait()
+        replies[side] = import_json(stack, token, books[side], mode="replace", timeout=BIG_WAIT)
+
+    senders = [threading.Thread(target=replace, args=(side,)) for side in books]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(BIG_WAIT)
+    # The second waits for the first, then replaces its book whole.
+    assert {side: reply.status_code for side, reply in replies.items()} == {"a": 200, "b": 200}
+    removed = sorted(reply.json()["removed"] for reply in replies.values())
+    assert removed == [1000, 3000], replies
+    last = "a" if replies["a"].json()["removed"] == 3000 else "b"
+    assert book_of(stack, token) == books[last]
+
+
+def test_an_import_waits_for_one_in_hand_then_is_a_409(shipped):
+    stack, token = shipped
+    mongo = pymongo.MongoClient(stack.config.mongo_url)
+    books = mongo[stack.config.mongo_db].contact_books
+    # Another process's import, still holding the book (its lease renewed) past IMPORT_WAIT.
+    books.insert_one({"_id": "alice", "next_seq": 0, "importing_by": "other",
+                      "importing_until": time.time() + IMPORT_WAIT + 30})
+    began = time.monotonic()
+    reply = import_json(stack, token, [contact("A")], mode="replace", timeout=BIG_WAIT)
+    waited = time.monotonic() - began
+    assert reply.status_code == 409, reply.text
+    assert reply.headers["Retry-After"] == str(IMPORT_RETRY_AFTER)
+    assert IMPORT_WAIT <= waited < IMPORT_WAIT + 10
+    assert book_of(stack, token) == []
+    # Once it ends (its lease lapses), the import goes through.
+    books.update_one({"_id": "alice"}, {"$set": {"importing_until": time.time() + 1}})
+    assert import_json(stack, token, [contact("A")], mode="replace").json() == {"added": 1, "replaced": 0,
+                                                                              "removed": 0}
+    mongo.close()

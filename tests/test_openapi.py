@@ -76,9 +76,10 @@ def excluded_checks(case):
         # /api/v1/contacts/{name}), so Allow rightly lists those too; and a
         # CSV body is a string to JSON Schema, which cannot say which are CSV.
         return [allow_header_conformance, positive_data_acceptance]
-    if case.path == "/api/v1/contacts/{name}/unblock":
-        # The URL is also the contact named "{name}/unblock" (a name may hold
-        # '/'), which GET, PUT and DELETE rightly reach instead of a 405.
+    if case.path in ("/api/v1/contacts/{name}/unblock", "/api/v1/contacts/{name}/invites",
+                     "/api/v1/contacts/{name}/inbox"):
+        # The URL is also the contact named "{name}/unblock" (and so on: a
+        # name may hold '/'), which GET, PUT and DELETE rightly reach instead of a 405.
         return [unsupported_method, allow_header_conformance]
     return []
 

@@ -1,7 +1,9 @@
 """Tokens users manage themselves: /api/v1/tokens and `python cli.py tokens`, with expiry."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+import pymongo
 import pytest
 import requests
 from click.testing import CliRunner
@@ -9,7 +11,7 @@ from click.testing import CliRunner
 from apiclient import v1
 from console.app import main
 from core.clients import mongo_database
-from core.users import UserStore
+from core.users import TooManyTokens, UserStore, token_hash
 
 
 @pytest.fixture
@@ -82,6 +84,55 @@ def test_a_user_holds_at_most_a_hundred_tokens(stack, users):
     reply = v1(stack, first, "POST", "/tokens", {})
     assert reply.status_code == 409 and "at most 100" in reply.json()["message"]
     assert users.token_count("alice") == 100
+
+
+def test_150_tokens_made_at_once_end_at_exactly_a_hundred(stack, users):
+    # Counted, then made, 150 requests at once ended at 107 tokens.
+    first = users.create_user("alice")
+    with ThreadPoolExecutor(32) as pool:
+        replies = list(pool.map(lambda n: v1(stack, first, "POST", "/tokens", {"label": f"t{n}"}),
+                                range(150)))
+    made = [r for r in replies if r.status_code == 201]
+    refused = [r for r in replies if r.status_code == 409]
+    assert len(made) == 99 and len(refused) == 51, sorted({r.status_code for r in replies})
+    assert all("at most 100" in r.json()["message"] for r in refused)
+    assert users.token_count("alice") == 100
+    # A revoked token frees its place, once.
+    assert v1(stack, first, "DELETE", f"/tokens/{made[0].json()['id']}").status_code == 204
+    assert v1(stack, first, "POST", "/tokens", {}).status_code == 201
+    assert v1(stack, first, "POST", "/tokens", {}).status_code == 409
+
+
+def test_the_cap_holds_for_150_threads_on_the_store_itself(stack):
+    # The route's old count-then-insert, done this way, ended at 151.
+    client = pymongo.MongoClient(stack.config.mongo_url, maxPoolSize=150, serverSelectionTimeoutMS=5000)
+    users = UserStore(client[stack.config.mongo_db])
+    users.create_user("bob")
+
+    def issue(_):
+        try:
+            return users.issue_token("bob", cap=100)
+        except TooManyTokens:
+            return None
+
+    with ThreadPoolExecutor(150) as pool:
+        issued = [made for made in pool.map(issue, range(150)) if made]
+    assert len(issued) == 99 and users.token_count("bob") == 100
+    client.close()
+
+
+def test_a_user_from_before_tokens_were_counted_is_counted_first(stack, users):
+    first = users.create_user("carol")
+    mongo = mongo_database(stack.config)
+    # As stored before: no count on the user, 99 more tokens beside the first.
+    mongo["users"].update_one({"_id": "carol"}, {"$unset": {"tokens": ""}})
+    mongo["tokens"].insert_many([{"_id": f"old{n}", "hash": token_hash(f"old-{n}"), "user": "carol",
+                                  "label": "", "created_at": time.time(), "expires_at": None}
+                                 for n in range(99)])
+    reply = v1(stack, first, "POST", "/tokens", {})
+    assert reply.status_code == 409 and users.token_count("carol") == 100
+    assert v1(stack, first, "DELETE", "/tokens/old0").status_code == 204
+    assert v1(stack, first, "POST", "/tokens", {}).status_code == 201
 
 
 def test_the_cli_makes_lists_and_revokes_tokens(stack, users, tmp_path):

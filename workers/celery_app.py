@@ -12,7 +12,6 @@ from kombu import Exchange, Queue
 from core import sentinel
 from core.config import Config
 from core.logs import setup_logging as setup_json_logging
-from core.webhook_posts import WEBHOOK_QUEUE
 
 
 def create_celery(config: Config) -> Celery:
@@ -42,11 +41,14 @@ def create_celery(config: Config) -> Celery:
         # again: only a worker's death puts a message back.
         task_acks_on_failure=True,
         task_default_queue=config.delivery_queue,
-        # Both lanes, and the webhooks' own queue, so a slow receiver's
-        # posts never stand in line before a delivery; the transport takes
-        # from them in turn (round robin).
+        # Both lanes, which the transport takes from in turn (round robin).
+        # Not the webhooks' queue: its own worker process consumes it
+        # (`worker -Q webhooks`, stack part "webhooks"), so a slow
+        # receiver's posts never hold a delivery's thread.
+        # And what people send the bot: a queue of its own, so an update is
+        # handled while a fan-out fills the others.
         task_queues=[Queue(queue, Exchange(queue), routing_key=queue)
-                     for queue in (*config.delivery_queues.values(), WEBHOOK_QUEUE)],
+                     for queue in (*config.delivery_queues.values(), config.inbound_queue)],
         task_create_missing_queues=True,
         worker_pool=config.worker_pool,
         worker_concurrency=config.worker_concurrency,

@@ -1,10 +1,16 @@
 """What a worker or scheduler process needs, made once per process after fork."""
 
 import os
+from functools import cached_property
 
-from core.clients import redis_client
+from core.awaiting import AwaitingDeliveries
+from core.blocked import BlockedIds
+from core.clients import mongo_database, redis_client
+from core.contacts import ContactBook
 from core.deliveries import DeliveryStore
 from core.dispatch import Dispatcher
+from core.inbox import InboxStore
+from core.invites import InviteStore
 from core.keys import Keys
 from core.metrics import DeliveryTally
 from core.parts import PartProgress
@@ -36,6 +42,15 @@ class WorkerContext:
         self.tally = DeliveryTally(redis, keys)
         self.webhooks = WebhookStore(redis, keys)
         self.webhook_posts = PostStore(redis, keys)
+        self.blocked = BlockedIds(redis, keys)
+        self.awaiting = AwaitingDeliveries(redis, keys)
+        self.invites = InviteStore(redis, keys, config)
+        self.inbox = InboxStore(redis, keys, config)
+
+    @cached_property
+    def contacts(self) -> ContactBook:
+        """The contact book, for what people send the bot (MongoDB is reached only then)."""
+        return ContactBook(mongo_database(self.config))
 
 
 def worker_context(config) -> WorkerContext:

@@ -6,15 +6,17 @@ import time
 
 from redis.exceptions import RedisError
 
+from core.awaiting import needs_contact
 from core.deliveries import RECEIPT_MESSENGERS, Chain
 from core.dispatch import Job
 from core.logs import log_event
 from core.messages import later_steps
 from core.metrics import answer_outcome
 from core.parts import TEXT_LIMITS, split
+from core.statuses import AWAITING_CONTACT
 from core.timeutil import epoch_to_iso
 from workers.attempts import Attempt
-from workers.gateways import SENT, transient
+from workers.gateways import SENT, permanent, transient
 from workers.retry import backoff_delay
 
 log = logging.getLogger("workers.delivery")
@@ -56,6 +58,8 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> Attempt:
             _start_next(ctx, chain, claim.lane, now)
         log_event(log, "delivery.suppressed", delivery_id=delivery_id, messenger=claim.messenger)
         return Attempt("suppressed", error)
+    if needs_contact(ctx.config, claim.messenger, claim.to):
+        return _await_contact(ctx, claim, delivery_id, ticket, now)
     # The lease as this host's clock sees it, begun before the claim's, after the turn's wait.
     turn = float(claim.detail or 0)
     lease_until = now + turn + ctx.config.claim_lease
@@ -126,6 +130,32 @@ def _record(ctx, claim, delivery_id, ticket, attempts, outcome) -> Attempt:
     log_event(log, "delivery.failed", level=logging.WARNING, error=outcome.error, **fields)
     return Attempt("failed", f"{claim.messenger}: {outcome.error} after {attempts} "
                              f"attempt{'' if attempts == 1 else 's'}")
+
+
+def _await_contact(ctx, claim, delivery_id, ticket, now) -> Attempt:
+    """A Telegram delivery to no chat id: it waits for its contact to join (core/awaiting.py), unsent.
+
+    It fails instead, into the failed store, once its wait is over, or at
+    once in a fallback chain with a step after it, which starts then.
+    """
+    attempts, days = int(claim.attempts), ctx.config.await_contact_days
+    why = (f"{claim.to!r} is no Telegram chat id: a bot writes only to people who started it, so "
+           f"{claim.contact!r} must join by an invite (python cli.py contacts invite NAME)")
+    if claim.was == AWAITING_CONTACT:
+        return _record(ctx, claim, delivery_id, ticket, attempts, permanent(
+            f"the contact did not join within AWAIT_CONTACT_DAYS ({days:g} days): {why}"))
+    if claim.step and later_steps(delivery_id, claim.last):
+        return _record(ctx, claim, delivery_id, ticket, attempts, permanent(f"not sent: {why}"))
+    until = now + days * 86400
+    error = f"awaiting contact until {epoch_to_iso(until)}: {why}"
+    schedule = ctx.dispatcher.schedule
+    if ctx.awaiting.wait(delivery_id, ticket, attempts, now, until, schedule.moment(until, now), error,
+                         claim.sender, claim.contact) and until - now <= schedule.horizon:
+        ctx.dispatcher.publish([Job(delivery_id, ticket + 1, until, (claim.messenger, claim.contact),
+                                    claim.lane)])
+    log_event(log, "delivery.awaiting_contact", delivery_id=delivery_id, messenger=claim.messenger,
+              until=epoch_to_iso(until))
+    return Attempt(AWAITING_CONTACT, error)
 
 
 def _chain(ctx, claim, delivery_id, now, outcome) -> Chain:

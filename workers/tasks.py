@@ -1,13 +1,19 @@
-"""Celery tasks: thin wrappers that call the delivery and webhook functions."""
+"""Celery tasks: thin wrappers that call the delivery, webhook and inbound functions."""
+
+import json
+import time
 
 from celery import shared_task
+from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
 from core.dispatch import DELIVER_TASK
+from core.inbound import INBOUND_TASK
 from core.webhook_posts import WEBHOOK_TASK
 from workers.attempts import DeliveryFailed, conclude
 from workers.context import worker_context
 from workers.delivery import attempt_delivery
+from workers.inbound import handle
 from workers.webhook_post import attempt_post
 
 
@@ -33,3 +39,12 @@ def post_webhook(self, post_id: str):
     except RedisError as exc:
         # The post's schedule entry, at the end of its lease, brings it back.
         return f"store unavailable: handed over again when its lease ends ({exc})"
+
+
+@shared_task(name=INBOUND_TASK, bind=True, max_retries=None)
+def handle_inbound(self, messenger: str, event: str):
+    """Act on one thing a person sent the bot (handed over once per update, core/inbound.py)."""
+    try:
+        return handle(worker_context(self.app.dispatcher_config), messenger, json.loads(event), time.time())
+    except (RedisError, PyMongoError) as exc:
+        raise self.retry(exc=exc, countdown=2)

@@ -5,7 +5,7 @@ import hmac
 import logging
 import time
 
-import urllib3
+import pycurl
 
 from core.logs import log_event
 from core.timeutil import epoch_to_iso
@@ -23,7 +23,8 @@ BACKOFF_MAX = 3600.0
 ANSWER_BYTES = 200
 SKIPPED = {"skip": "no such post (done, or its webhook is gone)",
            "early": "its next attempt is not due yet",
-           "busy": "another worker is sending it"}
+           "busy": "another worker is sending it",
+           "full": "its user's posts in flight are at WEBHOOK_USER_CONCURRENCY: it waits its turn"}
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -35,16 +36,18 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 def attempt_post(ctx, post_id: str) -> str:
     """Make one attempt at a webhook post; what happened, for the task's result."""
     config = ctx.config
-    claim = ctx.webhook_posts.claim(post_id, lease_seconds(config))
+    # From before the claim: the attempt ends within its lease, with the whole margin to record it.
+    deadline = time.monotonic() + config.webhook_timeout
+    claim = ctx.webhook_posts.claim(post_id, lease_seconds(config), config.webhook_user_concurrency)
     if claim.outcome != "go":
         return f"{claim.outcome}: {SKIPPED[claim.outcome]}"
     webhook = ctx.webhooks.get(claim.user, claim.webhook_id)
     if webhook is None:
-        ctx.webhook_posts.drop(post_id)
+        ctx.webhook_posts.drop(post_id, claim)
         return "dropped: its webhook was deleted"
     attempt = int(claim.attempt)
     started = time.time()
-    status, error = send(config, webhook, claim.event_id, claim.body.encode())
+    status, error = send(config, webhook, claim.event_id, claim.body.encode(), deadline)
     now = time.time()
     next_due = None
     if error:
@@ -63,40 +66,89 @@ def attempt_post(ctx, post_id: str) -> str:
     return f"{outcome} on attempt {attempt}" + (f": {error}" if error else "")
 
 
-def send(config, webhook, event_id, body: bytes):
-    """POST a body to a webhook, signed: (HTTP status or None, error or '' for a 2xx)."""
-    deadline = time.monotonic() + config.webhook_timeout
+def send(config, webhook, event_id, body: bytes, deadline=None):
+    """POST a body to a webhook, signed: (HTTP status or None, error or '' for a 2xx).
+
+    The whole exchange (the DNS check, connect, send, the answer) ends by
+    `deadline` (time.monotonic(); by default WEBHOOK_TIMEOUT from now): a
+    receiver that answers a byte at a time is cut off all the same.
+    """
+    deadline = time.monotonic() + config.webhook_timeout if deadline is None else deadline
     try:
-        target = checked_target(webhook["url"], config.webhook_allow_private, config.webhook_timeout)
+        target = checked_target(webhook["url"], config.webhook_allow_private, _left(deadline))
     except TargetRefused as exc:
         return None, f"refused: {exc}"
     headers = {
-        "Host": target.netloc,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Dispatcher-Event-Id": event_id,
         "X-Dispatcher-Signature": signature(webhook["secret"], int(time.time()), body),
+        # The body at once, without waiting for a 100 Continue.
+        "Expect": "",
     }
-    # To the address just checked, not to the name again: no window for
-    # DNS to point it elsewhere. TLS still checks the certificate for the name.
-    tls = {"server_hostname": target.host, "assert_hostname": target.host} if target.scheme == "https" else {}
-    pool_class = urllib3.HTTPSConnectionPool if tls else urllib3.HTTPConnectionPool
-    pool = pool_class(target.address, target.port, maxsize=1, retries=False,
-                      timeout=urllib3.Timeout(total=max(0.1, deadline - time.monotonic())), **tls)
+    answer = _Answer()
+    curl = pycurl.Curl()
     try:
-        response = pool.urlopen("POST", target.target, body=body, headers=headers, redirect=False,
-                                assert_same_host=False, preload_content=False)
+        left_ms = max(1, round(_left(deadline) * 1000))
+        curl.setopt(pycurl.NOSIGNAL, 1)
+        curl.setopt(pycurl.CONNECTTIMEOUT_MS, left_ms)
+        # libcurl's timeout bounds the whole transfer, not each read.
+        curl.setopt(pycurl.TIMEOUT_MS, left_ms)
+        curl.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
+        curl.setopt(pycurl.PROXY, "")
+        curl.setopt(pycurl.URL, f"{target.scheme}://{target.netloc}{target.target}")
+        # To the address just checked, whatever host the URL names: no window
+        # for DNS to point it elsewhere. Host and TLS still go by the name.
+        address = f"[{target.address}]" if ":" in target.address else target.address
+        curl.setopt(pycurl.CONNECT_TO, [f"::{address}:{target.port}"])
+        curl.setopt(pycurl.HTTPHEADER, [f"{name}: {value}" if value else f"{name}:"
+                                        for name, value in headers.items()])
+        curl.setopt(pycurl.POSTFIELDS, body)
+        curl.setopt(pycurl.HEADERFUNCTION, answer.header)
+        curl.setopt(pycurl.WRITEFUNCTION, answer.write)
         try:
-            if 200 <= response.status < 300:
-                return response.status, ""
-            answer = response.read(ANSWER_BYTES).decode("utf-8", "replace").strip()
-            return response.status, f"HTTP {response.status}" + (f": {answer}" if answer else "")
-        finally:
-            response.release_conn()
-    except urllib3.exceptions.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+            curl.perform()
+        except pycurl.error as exc:
+            if not answer.enough:
+                code, message = exc.args
+                return None, f"{message} (curl error {code})"
     except Exception as exc:  # an unexpected error must still end in a recorded attempt
         log.exception("webhook post of %s", event_id)
         return None, f"{type(exc).__name__}: {exc}"
     finally:
-        pool.close()
+        curl.close()
+    if 200 <= answer.status < 300:
+        return answer.status, ""
+    text = bytes(answer.body).decode("utf-8", "replace").strip()
+    return answer.status, f"HTTP {answer.status}" + (f": {text}" if text else "")
+
+
+def _left(deadline) -> float:
+    """Seconds until a time.monotonic() deadline, never below zero."""
+    return max(0.0, deadline - time.monotonic())
+
+
+class _Answer:
+    """A receiver's answer, read no further than needed: its final status, the first ANSWER_BYTES of its body."""
+
+    def __init__(self):
+        self.status, self.body, self.enough = 0, bytearray(), False
+
+    def header(self, line: bytes):
+        """libcurl's header callback: the status line, and the end of a 2xx's header (all a 2xx needs)."""
+        if line.startswith(b"HTTP/"):
+            fields = line.split(None, 2)
+            self.status = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
+        elif line in (b"\r\n", b"\n") and 200 <= self.status < 300:
+            self.enough = True
+            # Not the line's length: libcurl stops the transfer.
+            return 0
+        return None
+
+    def write(self, data: bytes):
+        """libcurl's body callback: keep up to ANSWER_BYTES, then stop the transfer."""
+        self.body += data[:ANSWER_BYTES - len(self.body)]
+        if len(self.body) >= ANSWER_BYTES:
+            self.enough = True
+            return 0
+        return None

@@ -20,7 +20,7 @@ from core.logs import log_event
 from core.publisher import TaskPublisher
 from core.timeutil import epoch_to_iso
 from core.views import delivery_view, message_view
-from core.webhook_posts import WEBHOOK_QUEUE, WEBHOOK_TASK, lease_seconds
+from core.webhook_posts import ADDED, EXISTS, WEBHOOK_QUEUE, WEBHOOK_TASK, caps_of, lease_seconds
 
 log = logging.getLogger("workers.webhook_relay")
 GROUP = "webhooks"
@@ -87,10 +87,20 @@ class Relay:
             body = json.dumps({"id": event_id, "type": kind, "created_at": epoch_to_iso(float(fields["at"])),
                                "data": event_data(ctx.deliveries, fields)})
             posts = dict.fromkeys(webhooks, body)
-        ctx.webhook_posts.add((user, event_id, kind, fields["at"]), posts, now, entry=(GROUP, entry_id))
+        outcomes = ctx.webhook_posts.add((user, event_id, kind, fields["at"]), posts, now, caps_of(ctx.config),
+                                         entry=(GROUP, entry_id), count_drops=True)
+        dropped = {webhook_id: outcome for webhook_id, outcome in (outcomes or {}).items()
+                   if outcome not in (ADDED, EXISTS)}
+        if dropped:
+            log_event(log, "webhooks.dropped", level=logging.WARNING, user=user, event_id=event_id,
+                      webhooks=dropped)
 
     def hand_over(self, now) -> int:
-        """Publish a task for each post whose moment came, moving it to the end of a lease."""
+        """Publish a task for each post whose moment came, moving it to the end of a lease.
+
+        A post whose user has WEBHOOK_USER_CONCURRENCY posts in flight waits
+        aside instead, until one of them ends.
+        """
         posts, config = self._ctx.webhook_posts, self._ctx.config
         published, seen = 0, set()
         while True:
@@ -99,7 +109,7 @@ class Relay:
                 return published
             seen.update(post_id for post_id, _ in due)
             until = now + lease_seconds(config)
-            published += posts.take(WEBHOOK_QUEUE, [
+            published += posts.take(WEBHOOK_QUEUE, now, config.webhook_user_concurrency, [
                 (post_id, score, until, self._task_message(post_id)) for post_id, score in due])
 
     def _task_message(self, post_id) -> str:
@@ -108,7 +118,9 @@ class Relay:
 
 
 def event_data(deliveries, fields) -> dict:
-    """An event's `data`: the delivery as /api/v1 shows it, in the event's status, or the message."""
+    """An event's `data`: its own if it came with it, else the delivery as /api/v1 shows it, or the message."""
+    if "data" in fields:
+        return json.loads(fields["data"])
     message_id = fields["message_id"]
     if "delivery_id" not in fields:
         message = deliveries.message(message_id)

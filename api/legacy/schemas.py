@@ -2,7 +2,7 @@
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validates_schema
 
-from api.fields import MessengerId, Names, message_text_field, name_field, wallclock_field
+from api.fields import ContactName, MessengerId, Names, message_text_field, name_field, wallclock_field
 from api.services import max_recipients
 
 LEGACY_TO_MESSENGER = {"telegram": "telegram", "whatsApp": "whatsapp", "viber": "viber"}
@@ -28,7 +28,7 @@ class MessangersSchema(_Tolerant):
 class LegacyContactSchema(_Tolerant):
     """A contact: name and messenger IDs."""
 
-    name = name_field(required=True)
+    name = ContactName(required=True)
     messangers = fields.Nested(MessangersSchema, required=True)
 
 
@@ -47,7 +47,7 @@ class AddContactSchema(UserSchema):
 class RemoveContactSchema(UserSchema):
     """DELETE /api/contacts."""
 
-    contact = name_field(required=True)
+    contact = ContactName(required=True)
 
 
 class SendSchema(UserSchema):

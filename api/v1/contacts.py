@@ -1,5 +1,7 @@
 """/api/v1/contacts: the user's contact book, one resource per contact."""
 
+import unicodedata
+
 from flask import request
 from flask.views import MethodView
 from marshmallow import RAISE, ValidationError
@@ -9,11 +11,12 @@ from webargs.flaskparser import FlaskParser
 from api.auth import current_user
 from api.bodies import body_limit
 from api.errors import ApiError
-from api.fields import name_field
+from api.fields import ContactName
 from api.services import services
 from api.v1 import blueprint
-from api.v1.contact_import import CSV_TYPE, read_book
+from api.v1.contact_import import CSV_TYPE, Book
 from core.config import MESSENGERS
+from core.contacts import IMPORT_RETRY_AFTER, ImportBusy
 from api.v1.schemas import (ContactIdsSchema, ContactSchema, ContactSearchSchema, ContactViewSchema,
                             ImportedSchema, ImportModeSchema, UnblockSchema)
 
@@ -22,6 +25,17 @@ blp = blueprint("contacts", "The user's contacts: a name and an ID per messenger
 
 def _not_found(name):
     return ApiError(404, f"No contact named {name!r}.")
+
+
+def _stored(name, find):
+    """find(name) for a name in a URL: by its NFC form, else as it came (core/contact_migration.py keeps some so)."""
+    normal = unicodedata.normalize("NFC", name)
+    return find(normal) or (find(name) if name != normal else None)
+
+
+def _named(ids, name):
+    """A contact found, as (name, ids); None if not."""
+    return None if ids is None else (name, ids)
 
 
 def _view(user, name, ids) -> dict:
@@ -70,6 +84,7 @@ class Import(MethodView):
 
     @blp.arguments(ImportModeSchema, location="query", as_kwargs=True, unknown=RAISE)
     @blp.response(200, ImportedSchema)
+    @blp.alt_response(409, response="CONFLICT")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.doc(requestBody={"required": True, "content": {
         "application/json": {"schema": {"type": "array", "items": ContactSchema}},
@@ -84,16 +99,26 @@ class Import(MethodView):
         `field.<key>` column per field (empty: the contact has no such field).
 
         All rows are checked first: any bad one is a 422 listing each bad row
-        (item or line number) and nothing is written. `mode=replace` also
-        removes the contacts the body does not hold. Not one transaction: if
+        (item or line number, the first 1,000) and nothing is written.
+        `mode=replace` also removes the contacts the body does not hold. One
+        import of a book runs at a time: another waits for it, up to 60 s,
+        then is a 409 with Retry-After; so of two replaces the later wins
+        whole. A CSV cell written with a quote before =, +, -, @, a tab or a
+        carriage return (as `contacts export` writes one) loses that quote.
+        Not one transaction: if
         the service dies part way, some contacts are written and none removed;
         sending the same import again completes it. The body may be
         MAX_IMPORT_BYTES long (64 MiB as shipped), not MAX_BODY_BYTES, and
         hold MAX_IMPORT_CONTACTS contacts (100,000); past either it is a 413.
         """
         svc = services()
-        book = read_book(request, svc.config.max_import_contacts)
-        return svc.contacts.import_book(current_user(), book, replace=mode == "replace")
+        book = Book(request, svc.config.max_import_contacts)
+        try:
+            return svc.contacts.import_book(current_user(), book, book.count, replace=mode == "replace")
+        except ImportBusy:
+            raise ApiError(409, "Another import of your contact book is still running; send this one "
+                                f"again in {IMPORT_RETRY_AFTER} s.",
+                           headers={"Retry-After": str(IMPORT_RETRY_AFTER)}) from None
 
 
 @blp.route("/contacts/<contact:name>", merge_slashes=False)
@@ -105,10 +130,10 @@ class Contact(MethodView):
     def get(self, name):
         """One contact."""
         user = current_user()
-        ids = services().contacts.get(user, name)
-        if ids is None:
+        found = _stored(name, lambda as_named: _named(services().contacts.get(user, as_named), as_named))
+        if found is None:
             raise _not_found(name)
-        return _view(user, name, ids)
+        return _view(user, *found)
 
     @blp.arguments(ContactIdsSchema)
     @blp.response(200, ContactViewSchema)
@@ -119,7 +144,7 @@ class Contact(MethodView):
             raise ApiError(400, "The request body must be a JSON object of messenger IDs.",
                            {"json": ["Missing or not a JSON object."]})
         try:
-            name_field().deserialize(name)
+            name = ContactName().deserialize(name)
         except ValidationError as exc:
             raise ApiError(422, f"Invalid contact name: {' '.join(exc.messages)}",
                            {"path": {"name": exc.messages}}) from None
@@ -131,7 +156,8 @@ class Contact(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, name):
         """Remove the contact."""
-        if not services().contacts.remove(current_user(), name):
+        user = current_user()
+        if not _stored(name, lambda as_named: services().contacts.remove(user, as_named)):
             raise _not_found(name)
 
 
@@ -142,11 +168,23 @@ class Unblock(MethodView):
     @blp.arguments(UnblockSchema, required=False)
     @blp.response(200, ContactViewSchema)
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, body, name):
-        """Unblock the contact's messengers (all, or those named); the contact as it is now."""
+        """Unblock the contact's messengers (all, or those named); the contact as it is now.
+
+        A messenger where the person opted out stays blocked until they
+        come back (/start, START, a new subscription): unblocking it is a
+        409 naming `force` unless the body says `"force": true`.
+        """
         svc, user = services(), current_user()
-        ids = svc.contacts.get(user, name)
-        if ids is None:
+        found = _stored(name, lambda as_named: _named(svc.contacts.get(user, as_named), as_named))
+        if found is None:
             raise _not_found(name)
-        svc.blocked.unblock(user, name, body.get("messengers") or MESSENGERS)
-        return _view(user, name, ids)
+        messengers = body.get("messengers") or MESSENGERS
+        opted_out = [m for m in svc.blocked.opted_out(user, {"name": found[0], **found[1]}) if m in messengers]
+        if opted_out and not body.get("force"):
+            raise ApiError(409, f"{found[0]!r} opted out on {', '.join(opted_out)} (the person asked for no "
+                                "more messages); send \"force\": true to unblock anyway.",
+                           {"json": {"force": [f"Opted out on {', '.join(opted_out)}."]}})
+        svc.blocked.unblock(user, found[0], messengers)
+        return _view(user, *found)

@@ -4,8 +4,8 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
-from api.fields import (LONG_TEXT_MAX, NAME_MAX, NO_CONTROL_PATTERN, MessengerId, Names, Text, When,
-                        message_text_field, name_field)
+from api.fields import (LONG_TEXT_MAX, NAME_MAX, NO_CONTROL_PATTERN, ContactName, MessengerId, Names, Text,
+                        When, message_text_field)
 from api.send_fields import LocalTime, QuietHours
 from api.services import max_recipients
 from core.config import MESSENGERS
@@ -103,7 +103,7 @@ def _fields_problems(values: dict) -> dict:
 class ContactSchema(ContactIdsSchema):
     """A contact: a name, its messenger IDs, time zone and fields."""
 
-    name = name_field(required=True, metadata={"example": "Artem"})
+    name = ContactName(required=True, metadata={"example": "Artem"})
 
     class Meta:
         fields = ("name", *MESSENGERS, "timezone", "profile_fields")
@@ -130,6 +130,10 @@ class UnblockSchema(Schema):
     messengers = fields.List(
         fields.String(validate=validate.OneOf(MESSENGERS)), validate=validate.Length(min=1),
         load_default=list(MESSENGERS), metadata={"description": "Default: all."})
+    force = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Unblock also where the person opted out (/stop, STOP, unsubscribed); "
+                                 "without it such a messenger is a 409 naming `force`."})
 
 
 class ContactSearchSchema(Schema):

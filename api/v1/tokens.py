@@ -10,7 +10,7 @@ from api.errors import ApiError
 from api.services import services
 from api.v1 import blueprint
 from api.v1.schemas import IssuedTokenSchema, NewTokenSchema, TokenSchema
-from core.users import token_view
+from core.users import TooManyTokens, token_view
 
 blp = blueprint("tokens", "The user's own API tokens.")
 # Tokens one user may hold at once.
@@ -34,13 +34,14 @@ class Tokens(MethodView):
         if not request.get_data():
             raise ApiError(422, "A JSON body is required: {} makes a token with no label that never expires.",
                            {"json": {"_schema": ["Missing request body."]}})
-        users, user = services().users, current_user()
-        if users.token_count(user) >= TOKENS_MAX:
-            raise ApiError(409, f"A user may hold at most {TOKENS_MAX} tokens; revoke one first.")
         now = time.time()
         days = data["expires_in_days"]
         expires_at = None if days is None else now + days * 86400
-        token_id, token = users.issue_token(user, label=data["label"], expires_at=expires_at)
+        try:
+            token_id, token = services().users.issue_token(
+                current_user(), label=data["label"], expires_at=expires_at, cap=TOKENS_MAX)
+        except TooManyTokens:
+            raise ApiError(409, f"A user may hold at most {TOKENS_MAX} tokens; revoke one first.") from None
         return {**token_view({"_id": token_id, "label": data["label"], "created_at": now,
                               "expires_at": expires_at}), "token": token}
 

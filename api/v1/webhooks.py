@@ -9,6 +9,7 @@ from api.auth import current_user
 from api.errors import ApiError
 from api.services import services
 from api.v1 import blueprint
+from core.webhook_posts import USER_FULL, WEBHOOK_FULL, caps_of
 from core.webhook_targets import URL_MAX, TargetRefused, checked_target, url_problem
 from core.webhooks import EVENTS, TEST_EVENT, WEBHOOKS_MAX, test_event, webhook_view
 
@@ -47,6 +48,10 @@ class WebhookSchema(Schema):
     url = fields.String(required=True)
     events = fields.List(fields.String(validate=validate.OneOf(EVENTS)), required=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
+    pending_posts = fields.Integer(required=True, metadata={
+        "description": "Posts waiting to be sent or tried again; at most MAX_PENDING_POSTS_PER_WEBHOOK."})
+    dropped_events = fields.Integer(required=True, metadata={
+        "description": "Events not posted because the webhook's or the user's pending posts were at their cap."})
 
 
 class CreatedWebhookSchema(WebhookSchema):
@@ -92,7 +97,9 @@ class Webhooks(MethodView):
     @blp.response(200, WebhookSchema(many=True))
     def get(self):
         """The user's webhooks, oldest first, without their secrets."""
-        return [webhook_view(i, record) for i, record in services().webhooks.list_for(current_user())]
+        store = services().webhooks
+        load = store.load(current_user())
+        return [webhook_view(i, record, load) for i, record in store.list_for(current_user())]
 
     @blp.arguments(NewWebhookSchema)
     @blp.response(201, CreatedWebhookSchema)
@@ -113,7 +120,7 @@ class Webhook(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, webhook_id):
         """The webhook, without its secret."""
-        return webhook_view(webhook_id, _own(webhook_id))
+        return webhook_view(webhook_id, _own(webhook_id), services().webhooks.load(current_user()))
 
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -129,12 +136,23 @@ class Test(MethodView):
 
     @blp.response(202, QueuedEventSchema)
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, webhook_id):
-        """Queue a webhook.test event to this webhook alone, signed and retried as any other."""
+        """Queue a webhook.test event to this webhook alone, signed and retried as any other.
+
+        429 while the webhook's, or the user's, posts pending are at their cap.
+        """
         _own(webhook_id)
-        now = time.time()
+        svc, now = services(), time.time()
         event_id, body = test_event(webhook_id, now)
-        services().webhook_posts.add((current_user(), event_id, TEST_EVENT, now), {webhook_id: body}, now)
+        outcome = svc.webhook_posts.add((current_user(), event_id, TEST_EVENT, now), {webhook_id: body}, now,
+                                        caps_of(svc.config))[webhook_id]
+        if outcome == WEBHOOK_FULL:
+            raise ApiError(429, f"This webhook has {svc.config.max_pending_posts_per_webhook:,} posts pending, "
+                                "its cap (MAX_PENDING_POSTS_PER_WEBHOOK): wait until they are sent or given up.")
+        if outcome == USER_FULL:
+            raise ApiError(429, f"Your webhooks have {svc.config.max_pending_posts:,} posts pending, the cap "
+                                "(MAX_PENDING_POSTS): wait until they are sent or given up.")
         return {"event_id": event_id}
 
 

@@ -1,0 +1,92 @@
+"""Telegram deliveries that wait for their contact to join (statuses.AWAITING_CONTACT), and their release.
+
+A Telegram bot writes only to a numeric chat id, of a person who pressed
+Start: in real mode, a delivery whose contact holds a username instead
+waits, without a request to Telegram, until the person follows an invite
+(workers/inbound.py joined() releases it to the chat id, due at once) or
+AWAIT_CONTACT_DAYS pass (its schedule entry comes back then and the worker
+fails it, into the failed store). Each user's contact keeps the ids of its
+waiting deliveries in a set (Keys.awaiting); a delivery that ended
+otherwise meanwhile (cancelled) is dropped from it on release.
+"""
+
+import re
+
+from core.deliveries import _HOLDS_ATTEMPT, _RECOUNT
+from core.lua import Script
+from core.messages import message_id_of
+from core.statuses import AWAITING_CONTACT, QUEUED, SENDING
+
+# What Telegram's sendMessage takes as chat_id: a chat's number, or a
+# public channel's @username; a person's username is no chat id.
+TELEGRAM_CHAT = re.compile(r"-?[0-9]+|@[A-Za-z0-9_]{4,}")
+
+# The claimed delivery waits: a new ticket due when the wait ends, this
+# attempt not counted. KEYS: delivery, message, schedule, awaiting set.
+# ARGV: ticket, now, when the wait ends, error, old member, new member, the
+# new member's moment, delivery id, attempt.
+_AWAIT = _RECOUNT + _HOLDS_ATTEMPT + f"""
+redis.call('HSET', KEYS[1], 'status', '{AWAITING_CONTACT}', 'ticket', tonumber(ARGV[1]) + 1,
+           'attempts', tonumber(d[3]) - 1, 'due', ARGV[3], 'last_error', ARGV[4], 'updated_at', ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[5])
+redis.call('ZADD', KEYS[3], ARGV[7], ARGV[6])
+redis.call('SADD', KEYS[4], ARGV[8])
+recount(KEYS[2], '{SENDING}', '{AWAITING_CONTACT}')
+return 1
+"""
+
+# A waiting delivery goes now, to the chat id: queued under a new ticket,
+# due now. KEYS: delivery, message, schedule, awaiting set. ARGV: delivery
+# id, now, moment, chat id. Its new ticket and lane, or nothing if it no
+# longer waits.
+_RELEASE = _RECOUNT + f"""
+redis.call('SREM', KEYS[4], ARGV[1])
+local d = redis.call('HMGET', KEYS[1], 'status', 'ticket', 'lane')
+if d[1] ~= '{AWAITING_CONTACT}' then return false end
+local ticket = tonumber(d[2]) + 1
+redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'ticket', ticket, 'to', ARGV[4], 'due', ARGV[2],
+           'last_error', '', 'updated_at', ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[1] .. '|' .. d[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1] .. '|' .. ticket)
+recount(KEYS[2], '{AWAITING_CONTACT}', '{QUEUED}')
+return {{ticket, d[3] or ''}}
+"""
+
+
+def needs_contact(config, messenger, to) -> bool:
+    """Whether a delivery must wait for its contact to join before it may be sent (Telegram, real mode)."""
+    return config.messenger_api == "real" and messenger == "telegram" and not TELEGRAM_CHAT.fullmatch(to or "")
+
+
+class AwaitingDeliveries:
+    """Deliveries waiting for their contact's Telegram chat id."""
+
+    def __init__(self, redis, keys):
+        self._redis = redis
+        self._keys = keys
+        self._await = Script(redis, _AWAIT)
+        self._release = Script(redis, _RELEASE)
+
+    def wait(self, delivery_id, ticket, attempt, now, until, moment, error, user, contact) -> bool:
+        """Make a claimed delivery wait until `until` for its contact (its entry at `moment`); False if not held."""
+        k = self._keys
+        return bool(self._await(
+            keys=[k.delivery(delivery_id), k.message(message_id_of(delivery_id)), k.schedule(),
+                  k.awaiting(user, contact)],
+            args=[ticket, now, until, error, k.schedule_member(delivery_id, ticket),
+                  k.schedule_member(delivery_id, ticket + 1), moment, delivery_id, attempt],
+        ))
+
+    def release(self, user, contact, chat_id, now, moment) -> list:
+        """Send a contact's waiting deliveries to `chat_id` now: their (delivery id, new ticket, lane)."""
+        k = self._keys
+        released = []
+        for delivery_id in self._redis.smembers(k.awaiting(user, contact)):
+            reply = self._release(
+                keys=[k.delivery(delivery_id), k.message(message_id_of(delivery_id)), k.schedule(),
+                      k.awaiting(user, contact)],
+                args=[delivery_id, now, moment, chat_id],
+            )
+            if reply:
+                released.append((delivery_id, int(reply[0]), reply[1] or None))
+        return released

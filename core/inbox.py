@@ -1,0 +1,80 @@
+"""Texts people sent the bot, kept per sender and shown per contact and per user.
+
+Kept by who sent them (Keys.inbox, the messenger and the sender's id), the
+latest INBOX_KEEP of each, for RETENTION_DAYS: a contact's inbox is what
+its ids sent, so a contact added or bound later shows what that id wrote
+before. Each text is also put in the inbox of every user with a contact
+holding that id when it came (Keys.user_inbox), for GET /api/v1/inbox
+across contacts, by time, bounded by the same retention and USER_INBOX_MAX.
+"""
+
+import json
+import secrets
+
+from core.config import MESSENGERS
+from core.timeutil import epoch_to_iso
+
+USER_INBOX_MAX = 10_000
+
+
+def sender_id(messenger, messenger_id) -> str:
+    """The form an id is kept under: a WhatsApp number's digits, as its webhooks name it (wa_id)."""
+    if messenger == "whatsapp":
+        return "".join(ch for ch in messenger_id if ch.isdigit())
+    return messenger_id
+
+
+def message_view(message, contact=None) -> dict:
+    """A kept text as the API shows it."""
+    view = {"id": message["id"], "messenger": message["messenger"], "from": message["from"],
+            "text": message["text"], "received_at": epoch_to_iso(message["at"])}
+    if contact is not None:
+        view["contact"] = contact
+    return view
+
+
+class InboxStore:
+    """Inbound texts by sender, and each user's by time."""
+
+    def __init__(self, redis, keys, config):
+        self._redis = redis
+        self._keys = keys
+        self._keep = config.inbox_keep
+        self._retention = config.retention_days * 24 * 3600
+
+    def add(self, messenger, sender, text, now, holders) -> dict:
+        """Keep a text from sender received now, and put it in each holder's user's inbox ((user, contact) pairs)."""
+        # To the millisecond, as received_at shows it: `since` a text's received_at is after it.
+        at = round(now, 3)
+        message = {"id": f"in_{secrets.token_hex(12)}", "messenger": messenger,
+                   "from": sender_id(messenger, sender), "text": text, "at": at}
+        key = self._keys.inbox(messenger, message["from"])
+        seconds = max(1, round(self._retention))
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.lpush(key, json.dumps(message))
+        pipe.ltrim(key, 0, self._keep - 1)
+        pipe.expire(key, seconds)
+        for user, contact in holders:
+            user_key = self._keys.user_inbox(user)
+            pipe.zadd(user_key, {json.dumps({**message, "contact": contact}): at})
+            pipe.zremrangebyscore(user_key, "-inf", f"({at - self._retention}")
+            pipe.zremrangebyrank(user_key, 0, -USER_INBOX_MAX - 1)
+            pipe.expire(user_key, seconds)
+        pipe.execute()
+        return message
+
+    def for_contact(self, ids: dict, now) -> list:
+        """The latest INBOX_KEEP texts from a contact's ids ({messenger: id}), newest first."""
+        held = [(m, sender_id(m, ids[m])) for m in MESSENGERS if ids.get(m)]
+        pipe = self._redis.pipeline(transaction=False)
+        for messenger, sender in held:
+            pipe.lrange(self._keys.inbox(messenger, sender), 0, self._keep - 1)
+        found = [json.loads(raw) for kept in pipe.execute() for raw in kept]
+        fresh = [m for m in found if m["at"] > now - self._retention]
+        return sorted(fresh, key=lambda m: m["at"], reverse=True)[:self._keep]
+
+    def for_user(self, user, since, limit, now) -> list:
+        """The user's texts received after `since` (epoch seconds), oldest first, at most limit."""
+        low = max(since, now - self._retention)
+        raw = self._redis.zrangebyscore(self._keys.user_inbox(user), f"({low}", "+inf", start=0, num=limit)
+        return [json.loads(item) for item in raw]
