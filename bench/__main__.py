@@ -1,7 +1,7 @@
 """`python -m bench [TARGET ...]`: run the benchmarks, write bench/results/ and BENCHMARKS.md.
 
 Targets: gateway throughput latency fanout punctuality scheduled resources
-flower contacts listing fairness templates ratelimited (default: all, in that order). BENCH_QUICK=1 or --quick runs a small version.
+flower contacts listing fairness templates ratelimited inbound (default: all, in that order). BENCH_QUICK=1 or --quick runs a small version.
 """
 
 import argparse
@@ -13,11 +13,12 @@ from pathlib import Path
 
 from bench import (report, runner, t0_gateway, t1_throughput, t2_latency, t3_fanout,
                    t4_punctuality, t5_scheduled, t6_resources, t7_flower, t8_contacts, t9_listing,
-                   t10_fairness, t11_templates, t12_ratelimited)
+                   t10_fairness, t11_templates, t12_ratelimited, t13_inbound)
 
 TARGETS = {m.NAME: m for m in (t0_gateway, t1_throughput, t2_latency, t3_fanout,
                                t4_punctuality, t5_scheduled, t6_resources, t7_flower,
-                               t8_contacts, t9_listing, t10_fairness, t11_templates, t12_ratelimited)}
+                               t8_contacts, t9_listing, t10_fairness, t11_templates, t12_ratelimited,
+                               t13_inbound)}
 RESULTS = Path(__file__).parent / "results"
 
 

@@ -1,4 +1,4 @@
-"""Load generators: a closed loop of concurrent senders and an open-loop paced one."""
+"""Load generators: a closed loop of concurrent senders and open-loop paced ones."""
 
 import asyncio
 import concurrent.futures
@@ -52,14 +52,14 @@ def closed_loop(url, bodies, concurrency):
         return [(s, e) for s, e, _ in pool.map(lambda b: put(url, b, timeout=120), bodies)]
 
 
-async def _open_loop(url, body, rate, duration, timeout):
+async def _paced(method, url, bodies, rate, headers, timeout, connections):
     results = []
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector, trust_env=False,
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(connector=connector, trust_env=False, headers=headers,
                                      timeout=aiohttp.ClientTimeout(total=timeout)) as session:
-        async def one(intended):
+        async def one(body, intended):
             try:
-                async with session.put(f"{url}/api/contacts", json=body) as reply:
+                async with session.request(method, url, json=body) as reply:
                     await reply.read()
                     status = reply.status
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
@@ -70,17 +70,25 @@ async def _open_loop(url, body, rate, duration, timeout):
 
         loop_start = time.perf_counter() + 0.05
         tasks = []
-        count = int(rate * duration)
-        for i in range(count):
+        for i, body in enumerate(bodies):
             intended = loop_start + i / rate
             delay = intended - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(intended)))
+            tasks.append(asyncio.create_task(one(body, intended)))
         await asyncio.gather(*tasks)
     return results
 
 
 def open_loop(url, body, rate, duration, timeout=10):
     """Send `body` at a steady `rate` per second for `duration` s; [(status, seconds from intended start)]."""
-    return asyncio.run(_open_loop(url, body, rate, duration, timeout))
+    bodies = [body] * int(rate * duration)
+    return asyncio.run(_paced("PUT", f"{url}/api/contacts", bodies, rate, {}, timeout, 0))
+
+
+def paced_posts(url, bodies, rate, headers=None, timeout=10, connections=0):
+    """POST each body to url at a steady `rate` per second over at most `connections` (0: any), as in open_loop.
+
+    [(status, seconds from intended start)]: a request waiting for a free connection counts that wait.
+    """
+    return asyncio.run(_paced("POST", url, bodies, rate, headers or {}, timeout, connections))

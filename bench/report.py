@@ -235,6 +235,14 @@ def render(results):
         summary.append(("12. ≥ 95 % of the enforced rate limits, no refusal",
                         f"{fmt(round(100 * worst, 1))} % at the least, {refused} refused", t["met"]))
 
+    t = results.get("inbound")
+    if t:
+        out += inbound_section(t)
+        f = t["figures"]
+        summary.append(("13. Telegram's webhook p99 ≤ 50 ms at 200 updates/s while 10,000 deliveries drain",
+                        f"p99 {fmt(f['draining']['p99_ms'])} ms (none draining {fmt(f['quiet']['p99_ms'])} ms); "
+                        f"every update handed over once: {'yes' if t['every_update_once'] else 'no'}", t["met"]))
+
     head = []
     if summary:
         head = ["### Targets", "", "| target | measured | verdict |", "| --- | --- | --- |"]
@@ -256,6 +264,18 @@ def fairness_section(t):
         lines.append(f"| {label} | {bound}{fmt(row['max_late_s'])} | {fmt(row['p50_late_s'])} "
                      f"| {fmt(row['arrived_meanwhile'])} | {fmt(times) + '×' if times else ''} |")
     return lines + [""]
+
+
+def inbound_section(t):
+    """Target 13's table: the webhook's latency with and without a fan-out draining, and the updates' fate."""
+    lines = [f"### 13. Telegram's webhook at {t['rate']} updates/s through the proxy ({t['updates']:,} updates a phase)", "",
+             "| phase | p50 (ms) | p99 (ms) | max (ms) | not 200 | handed over (seen) | kept once | kept twice "
+             "| fan-out arrived by the end |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for phase, row in t["figures"].items():
+        lines.append(f"| {phase} | {fmt(row['p50_ms'])} | {fmt(row['p99_ms'])} | {fmt(row['max_ms'])} "
+                     f"| {fmt(row['not_200'])} | {fmt(row['seen'])} | {fmt(row['kept_once'])} "
+                     f"| {fmt(row['kept_twice'])} | {fmt(row['fan_out_arrived'])} |")
+    return lines + ["", f"Draining / quiet p99: {fmt(t['draining_over_quiet_p99'])}×.", ""]
 
 
 def contacts_section(t):

@@ -212,7 +212,7 @@ class Project(System):
         book = ContactBook(self.infra.mongo[self.config.mongo_db])
         book.ensure_indexes()
         contacts = [{"name": n, **contact_ids(i)} for i, n in enumerate(contact_names(count))]
-        book.import_book(user, contacts, replace=True)
+        book.import_book(user, contacts, len(contacts), replace=True)
 
     def roots(self):
         """Root pids of the process trees to account for; every worker process as 'worker'."""

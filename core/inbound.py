@@ -7,6 +7,7 @@ that both a webhook and the poller heard, queues nothing.
 """
 
 import json
+import time
 import uuid
 
 from core.lua import Script
@@ -36,6 +37,8 @@ class InboundQueue:
         """Queue a task for each event not handed over before; how many were new."""
         new = 0
         for event in events:
+            # When it came, which orders a sender's texts however the workers take them.
+            event = {**event, "received_at": round(time.time(), 3)}
             message = self._publisher.message(uuid.uuid4().hex, (messenger, json.dumps(event)))
             new += self._hand_over(keys=[self._keys.inbound_seen(messenger, event["key"]), self._publisher.queue],
                                    args=[SEEN_SECONDS, message])

@@ -43,7 +43,11 @@ class InboxStore:
         self._retention = config.retention_days * 24 * 3600
 
     def add(self, messenger, sender, text, now, holders) -> dict:
-        """Keep a text from sender received now, and put it in each holder's user's inbox ((user, contact) pairs)."""
+        """Keep a text from sender received at `now`, and put it in each holder's user's inbox ((user, contact) pairs).
+
+        Kept by when it came, not when it is added: workers take a sender's
+        texts in any order, and the latest INBOX_KEEP are the ones kept.
+        """
         # To the millisecond, as received_at shows it: `since` a text's received_at is after it.
         at = round(now, 3)
         message = {"id": f"in_{secrets.token_hex(12)}", "messenger": messenger,
@@ -51,8 +55,8 @@ class InboxStore:
         key = self._keys.inbox(messenger, message["from"])
         seconds = max(1, round(self._retention))
         pipe = self._redis.pipeline(transaction=True)
-        pipe.lpush(key, json.dumps(message))
-        pipe.ltrim(key, 0, self._keep - 1)
+        pipe.zadd(key, {json.dumps(message): at})
+        pipe.zremrangebyrank(key, 0, -self._keep - 1)
         pipe.expire(key, seconds)
         for user, contact in holders:
             user_key = self._keys.user_inbox(user)
@@ -68,7 +72,7 @@ class InboxStore:
         held = [(m, sender_id(m, ids[m])) for m in MESSENGERS if ids.get(m)]
         pipe = self._redis.pipeline(transaction=False)
         for messenger, sender in held:
-            pipe.lrange(self._keys.inbox(messenger, sender), 0, self._keep - 1)
+            pipe.zrange(self._keys.inbox(messenger, sender), 0, self._keep - 1, desc=True)
         found = [json.loads(raw) for kept in pipe.execute() for raw in kept]
         fresh = [m for m in found if m["at"] > now - self._retention]
         return sorted(fresh, key=lambda m: m["at"], reverse=True)[:self._keep]

@@ -110,7 +110,7 @@ class Keys:
         return f"{self._p}inbound-seen:{messenger}:{update_id}"
 
     def inbox(self, messenger, sender):
-        """List: the latest texts a messenger id sent the bot, newest first (JSON each)."""
+        """Sorted set: the latest texts a messenger id sent the bot (JSON each), by when each came."""
         return f"{self._p}inbox:{messenger}:{sender}"
 
     def user_inbox(self, user):

@@ -18,13 +18,16 @@ These survive DELETE /received, as the bots' settings would; the queue does not.
 
 import asyncio
 import itertools
+import time
 from collections import deque
 
 from fake_gateway.documented import TELEGRAM_OTHER_POLLER, TELEGRAM_WEBHOOK_ACTIVE
 
 TELEGRAM_BOT_NAME = "Dispatcher"
 TELEGRAM_BOT_USERNAME = "fake_dispatcher_bot"
-FIRST_UPDATE_ID = 100_000_001
+# Update ids go on rising across restarts (from the start's milliseconds),
+# as the dispatcher keeps the ids it has seen for days.
+FIRST_UPDATE_ID = int(time.time() * 1000)
 VIBER_EVENTS = ("delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started")
 # Viber sends these whatever a bot asks for.
 VIBER_MANDATORY = ("subscribed", "unsubscribed")

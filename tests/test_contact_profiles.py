@@ -209,7 +209,7 @@ def test_cli_export_and_import_carry_them(stack, token, cli, tmp_path, suffix):
     cli("contacts", "export", str(book))
     if suffix == "csv":
         assert book.read_text() == ("name,telegram,whatsapp,viber,timezone,field.code,field.first_name,"
-                                    "field.team\nAki,aki_t,,+8100,Asia/Tokyo,A1,Aki,\nBo,bo,,,,,, red \n")
+                                    "field.team\nAki,aki_t,,'+8100,Asia/Tokyo,A1,Aki,\nBo,bo,,,,,, red \n")
     for name in ("Aki", "Bo"):
         v1(stack, token, "DELETE", f"/contacts/{name}")
     assert cli("contacts", "import", str(book)).output == "Imported 2 contacts: 2 new, 0 replaced.\n"

@@ -233,7 +233,7 @@ def test_9000_characters_go_in_three_parts_and_a_failed_second_part_resumes_ther
     token = token_for(real)
     text = paragraphs(9000)
     set_faults(real, script=[{"key_ends_with": ".2", "step": 503}])
-    delivery = send_to(real, token, "Artem", text, telegram="artem")["telegram"]
+    delivery = send_to(real, token, "Artem", text, telegram="1001")["telegram"]
     assert (delivery["status"], delivery["attempts"]) == ("sent", 2)
     got = received(real)
     check_parts(got, delivery["id"], text, 3, 4096)
@@ -245,7 +245,7 @@ def test_6000_characters_are_one_part_to_viber_and_two_to_telegram(real):
     token = token_for(real)
     text = paragraphs(6000)
     set_faults(real, viber_accepts=True)
-    deliveries = send_to(real, token, "Lera", text, telegram="lera_t", viber="lera_v")
+    deliveries = send_to(real, token, "Lera", text, telegram="1002", viber="lera_v")
     assert {m: d["status"] for m, d in deliveries.items()} == {"telegram": "sent", "viber": "sent"}
     [to_viber] = received(real, "viber")
     assert (to_viber["key"], to_viber["text"]) == (deliveries["viber"]["id"], text)
@@ -256,7 +256,7 @@ def test_a_part_refused_for_good_fails_the_delivery_with_the_whole_text(real):
     token = token_for(real)
     text = paragraphs(9000)
     set_faults(real, script=[{"key_ends_with": ".2", "step": 400}])
-    delivery = send_to(real, token, "Artem", text, telegram="artem")["telegram"]
+    delivery = send_to(real, token, "Artem", text, telegram="1001")["telegram"]
     assert (delivery["status"], delivery["attempts"]) == ("failed", 1)
     assert delivery["last_error"].startswith("part 2 of 3: Telegram 400")
     assert [r["key"] for r in received(real)] == [delivery["id"] + ".1"]
@@ -270,7 +270,7 @@ def test_at_shipped_settings_a_retry_resumes_at_the_second_part(make_stack):
     text = paragraphs(9000)
     set_faults(running, script=[{"key_ends_with": ".2", "step": 503}])
     started = time.time()
-    delivery = send_to(running, token, "Artem", text, telegram="artem")["telegram"]
+    delivery = send_to(running, token, "Artem", text, telegram="1001")["telegram"]
     assert (delivery["status"], delivery["attempts"]) == ("sent", 2)
     got = received(running)
     check_parts(got, delivery["id"], text, 3, 4096)
@@ -291,10 +291,10 @@ def test_the_service_fills_each_messengers_documented_limit_and_never_goes_past_
     # The fake gateway's own table of the documented limits is the reference:
     # a text at the limit is one part, one character more makes two, all taken.
     token = token_for(real)
-    set_faults(real, viber_accepts=True, receipts={"+7001": "never", "+7002": "never"})
+    set_faults(real, viber_accepts=True, receipts={"7001": "never", "7002": "never"})
     limit = LONGEST_TEXT[messenger]
-    at = send_to(real, token, "At", exactly(limit), **{messenger: "+7001"})[messenger]
-    past = send_to(real, token, "Past", exactly(limit + 1), **{messenger: "+7002"})[messenger]
+    at = send_to(real, token, "At", exactly(limit), **{messenger: "7001"})[messenger]
+    past = send_to(real, token, "Past", exactly(limit + 1), **{messenger: "7002"})[messenger]
     assert (at["status"], past["status"]) == ("sent", "sent")
     assert [r["key"] for r in received(real, messenger)] == [at["id"], past["id"] + ".1", past["id"] + ".2"]
     assert all(a["status"] == 200 for a in attempts(real))

@@ -155,6 +155,8 @@ def test_openapi_document_describes_v1_with_bearer_auth(stack):
         ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/webhooks"), ("GET", "/api/v1/webhooks/{webhook_id}"),
         ("DELETE", "/api/v1/webhooks/{webhook_id}"), ("POST", "/api/v1/webhooks/{webhook_id}/test"),
         ("GET", "/api/v1/webhooks/{webhook_id}/attempts"),
+        ("POST", "/api/v1/contacts/{name}/invites"), ("POST", "/api/v1/invites"),
+        ("GET", "/api/v1/contacts/{name}/inbox"), ("GET", "/api/v1/inbox"),
     }
 
 

@@ -100,7 +100,8 @@ def received(ctx, messenger, event, now) -> int:
     """Keep a text for the sender's contacts' users, with message.received to their webhooks; how many contacts."""
     holders = ctx.contacts.holders(messenger, _held_forms(messenger, event["sender"]))
     pairs = [(user, contact) for user, contact, _ in holders]
-    message = ctx.inbox.add(messenger, event["sender"], event["text"], now, pairs)
+    # As the API received it (an event queued before it said so: now).
+    message = ctx.inbox.add(messenger, event["sender"], event["text"], event.get("received_at", now), pairs)
     for user, contact in pairs:
         ctx.webhooks.record(user, "message.received", message_view(message, contact), now)
     return len(pairs)
