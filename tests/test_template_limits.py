@@ -124,12 +124,20 @@ def test_the_issues_preview_is_refused_at_once_and_others_are_not_held_up(shippe
     reply, seconds = timed(preview)
     assert ROUND_REFUSED in refusal(reply) and "not -10,000,000" in refusal(reply)
     assert seconds < 1, seconds
-    # Two at once, again and again, while Bob asks who he is.
+    assert v1(shipped, bob, "POST", "/contacts", {"name": "Lera", "telegram": "lera_b"}).status_code == 201
+    # Two at once, again and again, while Bob asks who he is and sends a message.
     with Watch(shipped, bob) as watch, ThreadPoolExecutor(2) as pool:
-        replies = list(pool.map(lambda _: timed(preview), range(40)))
+        attack = pool.map(lambda _: timed(preview), range(40))
+        assert v1(shipped, bob, "POST", "/messages", {"to": "Lera", "text": "from Bob"}).status_code == 202
+        sent = time.monotonic()
+        wait_until(lambda: received(shipped), timeout=10, interval=0.02, message="Bob's message arrived")
+        arrived_in = time.monotonic() - sent
+        replies = list(attack)
     assert all(ROUND_REFUSED in refusal(r) and s < 1 for r, s in replies)
     assert watch.seconds and max(watch.seconds) < ME_WITHIN, watch.seconds
-    nothing_written(shipped, alice)
+    assert arrived_in < 2, arrived_in
+    assert [(r["to"], r["text"]) for r in received(shipped)] == [("lera_b", "from Bob")]
+    assert v1(shipped, alice, "GET", "/messages").json() == []
 
 
 def test_a_send_to_75_contacts_rounding_their_names_is_refused_and_writes_nothing(shipped, alice):
