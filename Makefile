@@ -27,7 +27,7 @@ test: install
 	@$(call need,/usr/sbin/nginx,nginx)
 	@$(call need,docker-compose,docker-compose)
 	@$(call need,faketime,faketime)
-	$(PYTHON) -m pytest -q -n 3 --dist loadfile tests $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -q tests $(PYTEST_ARGS)
 
 # Benchmarks against a plain Celery baseline (bench/, BENCHMARKS.md); not part of
 # the tests. BENCH_QUICK=1 for a short run; BENCH_ARGS for targets and options
