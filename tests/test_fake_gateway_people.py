@@ -10,33 +10,15 @@ import requests
 
 from core.config import Config
 from fake_gateway.receipts import WABA_ID
-from helpers import running_gateway, wait_until
-from test_fake_gateway_receipts import Receiver
+from helpers import wait_until
+# The stand-in API and a gateway process calling it back, as the receipts' tests start them.
+from test_fake_gateway_receipts import gateway, receiver  # noqa: F401
 
 TIMEOUT = 5
 CONFIG = Config()
 BOT = f"bot{CONFIG.telegram_bot_token}"
 BOT_ID = int(CONFIG.telegram_bot_token.split(":")[0])
 SECRET = "s3cret_Token-1"
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    """The stand-in API, served from a thread of the test process."""
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory, receiver):
-    """A fake gateway process whose callbacks go to the receiver."""
-    log = tmp_path_factory.mktemp("gateway") / "gateway.log"
-    with running_gateway(log, {"GATEWAY_RECEIPTS_URL": receiver.url + "/"}) as url:
-        yield url
 
 
 @pytest.fixture
