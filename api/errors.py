@@ -5,15 +5,13 @@ from http import HTTPStatus
 from flask import request
 from kombu.exceptions import OperationalError
 from marshmallow import ValidationError
-from pymongo.errors import ConnectionFailure, ExecutionTimeout
+from pymongo.errors import ConnectionFailure, PyMongoError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
 STORE_ERRORS = {
     ConnectionFailure: "mongo",
-    # A MongoDB operation out of time (timeoutMS) before it could be sent, or on the server.
-    ExecutionTimeout: "mongo",
     RedisConnectionError: "redis",
     RedisTimeoutError: "redis",
     OperationalError: "redis",
@@ -78,6 +76,15 @@ def register_error_handlers(app):
     app.register_error_handler(HTTPException, http_error)
     for exc_type, store in STORE_ERRORS.items():
         app.register_error_handler(exc_type, _unavailable(store, app))
+    unavailable = _unavailable("mongo", app)
+
+    @app.errorhandler(PyMongoError)
+    def _mongo_error(err):
+        # Out of time (timeoutMS) before it was sent, or on the server, where
+        # a write's expiry comes back as a write error: too slow, not wrong.
+        if err.timeout:
+            return unavailable(err)
+        return _unexpected(err)
 
     @app.errorhandler(Exception)
     def _unexpected(err):

@@ -33,9 +33,9 @@ def token_hash(token: str) -> str:
 class UserStore:
     """Users by name, and the tokens that act as them.
 
-    Each user's document counts their tokens (`tokens`): a token takes its
-    place there in one conditional update before it is written, so that
-    concurrent requests never take more places than a cap allows.
+    Each token holds a numbered place among its user's (`slot`), unique to
+    it, so that concurrent requests never take more places than a cap allows
+    and a request that fails midway leaves no place taken without a token.
     """
 
     def __init__(self, db):
@@ -45,7 +45,7 @@ class UserStore:
     def create_user(self, name: str) -> str:
         """Create a user and a first token for it; the token (shown only now)."""
         try:
-            self._users.insert_one({"_id": name, "created_at": time.time(), "tokens": 0})
+            self._users.insert_one({"_id": name, "created_at": time.time()})
         except DuplicateKeyError:
             raise UserExists(f"User {name!r} already exists.") from None
         return self.issue_token(name, label="initial")[1]
@@ -60,50 +60,42 @@ class UserStore:
         The token is shown only now. With `cap`, TooManyTokens if the user
         already holds that many.
         """
-        self._take_place(name, cap)
-        self._tokens.create_index("hash", unique=True)
-        token = secrets.token_urlsafe(32)
-        token_id = secrets.token_hex(8)
-        try:
-            self._tokens.insert_one({
-                "_id": token_id, "hash": token_hash(token), "user": name,
-                "label": label, "created_at": time.time(), "expires_at": expires_at,
-            })
-        except Exception:
-            # Else the place stays taken by a token never written.
-            self._users.update_one({"_id": name}, {"$inc": {"tokens": -1}})
-            raise
-        return token_id, token
-
-    def _take_place(self, name, cap):
-        if self._count_one_more(name, cap):
-            return
-        user = self._users.find_one({"_id": name}, {"tokens": 1})
-        if user is None:
+        if not self.exists(name):
             raise UnknownUser(f"No user named {name!r}.")
-        if "tokens" not in user:
-            # Made before tokens were counted: counted once, by one of any requests at once.
-            self._users.update_one({"_id": name, "tokens": {"$exists": False}},
-                                   {"$set": {"tokens": self._tokens.count_documents({"user": name})}})
-            if self._count_one_more(name, cap):
-                return
-        raise TooManyTokens(f"{name!r} holds {cap} tokens already.")
+        self._tokens.create_index(
+            [("user", 1), ("slot", 1)], unique=True, partialFilterExpression={"slot": {"$exists": True}})
+        token = secrets.token_urlsafe(32)
+        doc = {"_id": secrets.token_hex(8), "hash": token_hash(token), "user": name,
+               "label": label, "created_at": time.time(), "expires_at": expires_at}
+        while True:
+            slot = self._free_slot(name, cap)
+            try:
+                self._tokens.insert_one({**doc, "slot": slot})
+            except DuplicateKeyError as err:
+                if "slot" not in str(err.details):
+                    raise
+                continue
+            return doc["_id"], token
 
-    def _count_one_more(self, name, cap) -> bool:
-        # One conditional update: however many requests come at once, at most
-        # the cap's worth find the count below it.
-        below = {"$exists": True} if cap is None else {"$lt": cap}
-        return self._users.find_one_and_update(
-            {"_id": name, "tokens": below}, {"$inc": {"tokens": 1}}, {"_id": 1}) is not None
+    def _free_slot(self, name, cap) -> int:
+        # A token holds a numbered place that the unique index gives to one
+        # writer alone, however many requests come at once; a place is free
+        # again when its token is revoked. Tokens made before places counted
+        # take the lowest ones.
+        held = list(self._tokens.find({"user": name}, {"slot": 1}))
+        taken = {d["slot"] for d in held if "slot" in d}
+        unplaced = len(held) - len(taken)
+        places = range(unplaced, len(held) + 1 if cap is None else max(cap, unplaced))
+        free = [slot for slot in places if slot not in taken]
+        if not free:
+            raise TooManyTokens(f"{name!r} holds {cap} tokens already.")
+        # Chosen at random among the free, concurrent requests seldom collide.
+        return secrets.choice(free)
 
     def revoke_token(self, token_id: str, user=None) -> bool:
         """Make a token unusable (only if it is `user`'s, when given); False if there was no such token."""
         query = {"_id": token_id} if user is None else {"_id": token_id, "user": user}
-        doc = self._tokens.find_one_and_delete(query, {"user": 1})
-        if doc is None:
-            return False
-        self._users.update_one({"_id": doc["user"]}, {"$inc": {"tokens": -1}})
-        return True
+        return self._tokens.find_one_and_delete(query, {"_id": 1}) is not None
 
     def token_count(self, name: str) -> int:
         """How many tokens a user has, expired ones included."""

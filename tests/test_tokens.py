@@ -1,5 +1,6 @@
 """Tokens users manage themselves: /api/v1/tokens and `python cli.py tokens`, with expiry."""
 
+import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -94,13 +95,35 @@ def test_150_tokens_made_at_once_end_at_exactly_a_hundred(stack, users):
                                 range(150)))
     made = [r for r in replies if r.status_code == 201]
     refused = [r for r in replies if r.status_code == 409]
-    assert len(made) == 99 and len(refused) == 51, sorted({r.status_code for r in replies})
+    # On a loaded host the store may be out of time (1 s) for a few: a 503,
+    # which may or may not have made the token, never a 500.
+    unanswered = [r for r in replies if r.status_code == 503]
+    assert len(made) + len(refused) + len(unanswered) == 150, sorted({r.status_code for r in replies})
+    assert len(made) <= 99 <= len(made) + len(unanswered) and len(unanswered) <= 5
     assert all("at most 100" in r.json()["message"] for r in refused)
     assert users.token_count("alice") == 100
     # A revoked token frees its place, once.
     assert v1(stack, first, "DELETE", f"/tokens/{made[0].json()['id']}").status_code == 204
     assert v1(stack, first, "POST", "/tokens", {}).status_code == 201
     assert v1(stack, first, "POST", "/tokens", {}).status_code == 409
+
+
+def test_a_token_request_out_of_time_leaves_no_place_taken(make_stack):
+    # The count kept on the user went up for requests that then timed out
+    # making their token: the user was refused below the cap from then on.
+    own = make_stack(store_timeout=0.004)
+    users = UserStore(mongo_database(dataclasses.replace(own.config, store_timeout=5)))
+    first = users.create_user("alice")
+    with ThreadPoolExecutor(32) as pool:
+        replies = list(pool.map(lambda n: v1(own, first, "POST", "/tokens", {}), range(150)))
+    assert {r.status_code for r in replies} <= {201, 409, 503}
+    assert any(r.status_code == 503 for r in replies), "the store was never out of time"
+    held = users.token_count("alice")
+    assert held <= 100
+    for _ in range(100 - held):
+        assert users.issue_token("alice", cap=100)
+    with pytest.raises(TooManyTokens):
+        users.issue_token("alice", cap=100)
 
 
 def test_the_cap_holds_for_150_threads_on_the_store_itself(stack):
@@ -121,11 +144,11 @@ def test_the_cap_holds_for_150_threads_on_the_store_itself(stack):
     client.close()
 
 
-def test_a_user_from_before_tokens_were_counted_is_counted_first(stack, users):
+def test_tokens_from_before_places_were_held_count_towards_the_cap(stack, users):
     first = users.create_user("carol")
     mongo = mongo_database(stack.config)
-    # As stored before: no count on the user, 99 more tokens beside the first.
-    mongo["users"].update_one({"_id": "carol"}, {"$unset": {"tokens": ""}})
+    # As stored before: tokens without a place, 99 more beside the first.
+    mongo["tokens"].update_many({"user": "carol"}, {"$unset": {"slot": ""}})
     mongo["tokens"].insert_many([{"_id": f"old{n}", "hash": token_hash(f"old-{n}"), "user": "carol",
                                   "label": "", "created_at": time.time(), "expires_at": None}
                                  for n in range(99)])
