@@ -1,10 +1,10 @@
-"""Field types of a personal send: each contact's local time, quiet hours."""
+"""Field types of a personal send: each contact's local time, quiet hours, its WhatsApp template."""
 
 from datetime import datetime
 
-from marshmallow import ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
-from api.fields import documented, in_year_range
+from api.fields import NO_CONTROL_PATTERN, Text, documented, in_year_range
 from core.timing import TIME_OF_DAY_PATTERN, parse_time_of_day
 
 
@@ -45,3 +45,28 @@ class QuietHours(fields.Field):
         if start == end:
             raise ValidationError("Start and end are the same time: the window would be empty.")
         return start, end
+
+
+# WhatsApp's own bounds: a template's name is at most 512 characters, and a
+# body parameter's text at most 1,024 with no line break or tab (error 132018).
+TEMPLATE_NAME_MAX = 512
+TEMPLATE_PARAM_MAX = 1024
+TEMPLATE_PARAMS_MAX = 100
+
+
+class WhatsAppTemplateSchema(Schema):
+    """An approved WhatsApp message template, sent instead of the text outside WhatsApp's 24-hour window."""
+
+    name = fields.String(required=True, validate=Text(min=1, max=TEMPLATE_NAME_MAX), metadata={
+        "example": "order_update", "pattern": NO_CONTROL_PATTERN,
+        "description": "The template's name in WhatsApp Manager (GET /api/v1/whatsapp/templates)."})
+    language = fields.String(required=True, validate=Text(min=1, max=15), metadata={
+        "example": "en_US", "pattern": NO_CONTROL_PATTERN,
+        "description": "The language code of the template's approved version."})
+    params = fields.List(
+        fields.String(validate=Text(min=1, max=TEMPLATE_PARAM_MAX),
+                      metadata={"pattern": NO_CONTROL_PATTERN}),
+        load_default=list, validate=validate.Length(max=TEMPLATE_PARAMS_MAX), metadata={
+            "example": ["Artem", "A-1"],
+            "description": "One text for each {{1}}..{{n}} of the template's body, in order. With "
+                           "`template`, each is a Jinja2 template rendered per contact as the text is."})

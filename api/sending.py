@@ -6,11 +6,13 @@ from flask import g, has_request_context
 from redis.exceptions import WatchError
 
 from api.errors import ApiError
+from api.whatsapp import template_problem
 from core.config import MESSENGERS
 from core.deliveries import open_count
 from core.dispatch import Job, TooLate
 from core.messages import new_message
 from core.templates import TemplateRefused
+from core.whatsapp_templates import TemplateProblem
 
 # Seconds a send refused for its deadline is told to wait: the host was busy.
 TOO_LATE_PAUSE = 5
@@ -73,7 +75,7 @@ def plan_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
     """The message a send would record, from the sender's contacts; nothing written.
 
     Unknown names are a 404 naming them; a template that does not render
-    for a contact a 422 naming `text`.
+    for a contact a 422 naming `text` (or `whatsapp_template`, a parameter's).
     """
     limit = svc.config.max_recipients
     if len(set(names)) > limit:
@@ -89,6 +91,9 @@ def plan_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
                            fallback, personal, asked)
     except TemplateRefused as exc:
         raise template_refused(exc) from None
+    except TemplateProblem as exc:
+        # A WhatsApp template's parameter that does not render for a contact.
+        raise template_problem(exc) from None
 
 
 def template_refused(exc) -> ApiError:

@@ -1,9 +1,11 @@
 """The stores and dispatcher the API's routes use, built once per app."""
 
+import time
 from functools import cached_property
 
 from flask import current_app
 
+from core.awaiting import AwaitingDeliveries
 from core.clients import mongo_database, redis_client
 from core.contact_migration import migrate
 from core.contacts import ContactBook
@@ -23,6 +25,7 @@ from core.recurring import ScheduleStore
 from core.users import UserStore
 from core.webhook_posts import PostStore
 from core.webhooks import WebhookStore
+from core.whatsapp_templates import TemplateRegistry
 from workers.gateways import build_gateways
 
 
@@ -61,6 +64,11 @@ class Services:
         """Messengers' delivery receipts, applied to the deliveries."""
         urls = {m: gateway.url for m, gateway in build_gateways(self.config).items()}
         return Receipts(self.deliveries, self.dispatcher, urls)
+
+    @cached_property
+    def awaiting(self) -> AwaitingDeliveries:
+        """Telegram deliveries waiting for their contact's chat id."""
+        return AwaitingDeliveries(self.redis, self.keys)
 
     @cached_property
     def blocked(self) -> BlockedIds:
@@ -125,6 +133,11 @@ class Services:
         return store
 
     @cached_property
+    def whatsapp_templates(self) -> TemplateRegistry:
+        """The WhatsApp business account's message templates, synced from the Graph API."""
+        return TemplateRegistry(self.redis, self.keys, self.config)
+
+    @cached_property
     def dispatcher(self) -> Dispatcher:
         """Records deliveries and hands them to Celery."""
         return Dispatcher(self.config, self.redis, self.keys)
@@ -138,3 +151,14 @@ def services() -> Services:
 def max_recipients() -> int:
     """How many contacts one send may name (MAX_RECIPIENTS)."""
     return services().config.max_recipients
+
+
+def release_waiting(user, name, ids) -> int:
+    """A Telegram chat id written by hand takes effect as a join's does: the contact's waiting deliveries go to it.
+
+    Only with the real APIs, where deliveries wait (core/awaiting.py); how many went.
+    """
+    svc = services()
+    if svc.config.messenger_api != "real":
+        return 0
+    return svc.awaiting.send_now(svc.dispatcher, user, name, ids.get("telegram"), time.time())

@@ -16,6 +16,7 @@ from console.schedules import schedules
 from console.session import Session, pass_session
 from console.tokens import tokens
 from console.webhooks import webhooks
+from console.whatsapp import whatsapp
 
 PROG_NAME = "python cli.py"
 COMMAND_NAME = "dispatcher"
@@ -126,7 +127,7 @@ def whoami_on(api: ApiClient) -> str:
 
 
 contacts.add_command(invite)
-for command in (contacts, send, messages, schedules, failed, inbox, tokens, webhooks, admin):
+for command in (contacts, send, messages, schedules, failed, inbox, whatsapp, tokens, webhooks, admin):
     main.add_command(command)
 
 

@@ -49,6 +49,17 @@ def parse_quiet_hours(ctx, param, value):
     return [start.strip(), end.strip()]
 
 
+def parse_whatsapp_template(ctx, param, value):
+    """--whatsapp-template order_update:en_US → ("order_update", "en_US")."""
+    if value is None:
+        return None
+    name, colon, language = value.rpartition(":")
+    if not colon or not name or not language:
+        raise click.BadParameter("give NAME:LANGUAGE, as order_update:en_US "
+                                 "(python cli.py whatsapp templates lists them).")
+    return name, language
+
+
 def parse_only(ctx, param, value):
     """--only telegram,whatsapp → ['telegram', 'whatsapp'], refusing unknown messengers."""
     if value is None:
@@ -82,6 +93,12 @@ def parse_only(ctx, param, value):
 @click.option("--template", is_flag=True,
               help="TEXT is a Jinja2 template of name, fields and messenger, rendered per contact: "
                    "'Hi {{ fields.first_name }}, your code is {{ fields.code }}'.")
+@click.option("--whatsapp-template", metavar="NAME:LANGUAGE", callback=parse_whatsapp_template,
+              help="The approved WhatsApp template that goes instead of TEXT outside WhatsApp's 24-hour "
+                   "window (real messengers): order_update:en_US.")
+@click.option("--whatsapp-param", "whatsapp_params", metavar="TEXT", multiple=True,
+              help="With --whatsapp-template: the text for its next {{n}}; repeat in order. With "
+                   "--template, a template too.")
 @click.option("--local-time", "wall_time", metavar="WALLTIME", callback=parse_wall_time,
               help="Instead of --at: at this wall time in each contact's own time zone "
                    "(2030-01-31T09:00, no offset).")
@@ -100,7 +117,8 @@ def parse_only(ctx, param, value):
 @json_option
 @pass_session
 def send(session, text, names, when, only, fallback, fallback_after, fallback_within, template,
-         wall_time, quiet_hours, preview, wait, wait_timeout, idempotency_key, as_json):
+         whatsapp_template, whatsapp_params, wall_time, quiet_hours, preview, wait, wait_timeout,
+         idempotency_key, as_json):
     """Send TEXT to contacts, now or later.
 
     TEXT "-" reads the text from stdin. Each contact gets it on every messenger they have an ID for (or those
@@ -113,6 +131,7 @@ def send(session, text, names, when, only, fallback, fallback_after, fallback_wi
       python cli.py send "Deploy done" --to Artem --at +5s --wait
       python cli.py send "Your code: 1234" --to Artem --fallback whatsapp,viber,telegram
       python cli.py send "Hi {{ name }}" --template --to Artem --local-time 2030-01-31T09:00 --quiet-hours 22:00-08:00
+      python cli.py send "Order A-1 is on its way" --to Artem --whatsapp-template order_update:en_US --whatsapp-param Artem --whatsapp-param A-1
     """
     if text == "-":
         text = sys.stdin.read().rstrip("\n")
@@ -124,6 +143,11 @@ def send(session, text, names, when, only, fallback, fallback_after, fallback_wi
     options = {"fallback": fallback, "fallback_after": fallback_after, "fallback_within": fallback_within,
                "template": template or None, "local_time": wall_time, "quiet_hours": quiet_hours}
     body.update({k: v for k, v in options.items() if v is not None})
+    if whatsapp_params and not whatsapp_template:
+        raise click.UsageError("--whatsapp-param needs --whatsapp-template.")
+    if whatsapp_template:
+        name, language = whatsapp_template
+        body["whatsapp_template"] = {"name": name, "language": language, "params": list(whatsapp_params)}
     if preview:
         emit(session.api.call("POST", path_of("messages", "preview"), body=body), as_json, _echo_preview)
         return

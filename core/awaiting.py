@@ -5,14 +5,17 @@ Start: in real mode, a delivery whose contact holds a username instead
 waits, without a request to Telegram, until the person follows an invite
 (workers/inbound.py joined() releases it to the chat id, due at once) or
 AWAIT_CONTACT_DAYS pass (its schedule entry comes back then and the worker
-fails it, into the failed store). Each user's contact keeps the ids of its
-waiting deliveries in a set (Keys.awaiting); a delivery that ended
-otherwise meanwhile (cancelled) is dropped from it on release.
+fails it, into the failed store). A chat id set by hand (the contact
+written through either API) releases them as a join does. Each user's
+contact keeps the ids of its waiting deliveries in a set (Keys.awaiting); a
+delivery that ended otherwise meanwhile (cancelled) is dropped from it on
+release.
 """
 
 import re
 
 from core.deliveries import _HOLDS_ATTEMPT, _RECOUNT
+from core.dispatch import Job
 from core.lua import Script
 from core.messages import message_id_of
 from core.statuses import AWAITING_CONTACT, QUEUED, SENDING
@@ -90,3 +93,12 @@ class AwaitingDeliveries:
             if reply:
                 released.append((delivery_id, int(reply[0]), reply[1] or None))
         return released
+
+    def send_now(self, dispatcher, user, contact, chat_id, now) -> int:
+        """Hand a contact's waiting deliveries to Celery, due now, if `chat_id` is a chat id; how many."""
+        if not TELEGRAM_CHAT.fullmatch(chat_id or ""):
+            return 0
+        released = self.release(user, contact, chat_id, now, dispatcher.schedule.moment(now, now))
+        dispatcher.publish([Job(delivery_id, ticket, now, ("telegram", contact), lane)
+                            for delivery_id, ticket, lane in released])
+        return len(released)

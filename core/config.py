@@ -268,6 +268,9 @@ class Config:
     whatsapp_api_version: str = "v23.0"
     whatsapp_phone_number_id: str = "100000000000001"
     whatsapp_token: str = "fake-whatsapp-token"
+    # The WhatsApp Business Account whose message templates sends outside
+    # WhatsApp's 24-hour window name (GET /{version}/{waba-id}/message_templates).
+    whatsapp_business_account_id: str = "100000000000009"
     viber_api_url: str = ""
     viber_auth_token: str = "fake-viber-token"
     viber_sender_name: str = "Dispatcher"

@@ -278,6 +278,22 @@ finish_this(d[1], '{SUPPRESSED}')
 return 1 + handed
 """
 
+# Not sent because the person turned the bot away at this very send (a
+# Telegram block the answer told of): suppressed like the deliveries after
+# it, with no failed-store record (sent again, it would be suppressed), and
+# the contact opted out there until the person comes back. A chain's next
+# step starts (2 is returned then). KEYS: the finishing ones, blocked,
+# opted out, the chain's next step. ARGV: the finishing ones, error, blocked
+# field, the ID, the next step's moment, attempt.
+_OPTED_OUT = _FINISH + _FINISHING + _CHAIN + _HOLDS_ATTEMPT + f"""
+redis.call('HSET', KEYS[1], 'status', '{SUPPRESSED}', 'last_error', ARGV[8], 'updated_at', ARGV[2])
+redis.call('HSET', KEYS[8], ARGV[9], ARGV[10])
+redis.call('HSET', KEYS[9], ARGV[9], ARGV[10])
+local handed = activate(10, ARGV[2], ARGV[11])
+finish_this(d[1], '{SUPPRESSED}')
+return 1 + handed
+"""
+
 # A chain step whose entry came while on standby (its step before was sent
 # but got no delivered receipt in time): it starts now (a step on standby
 # keeps its first ticket). KEYS: delivery, message, schedule. ARGV: ticket,
@@ -405,6 +421,7 @@ class DeliveryStore:
         self._retry = Script(redis, _RETRY)
         self._fail = Script(redis, _FAIL)
         self._suppress = Script(redis, _SUPPRESS)
+        self._opted_out = Script(redis, _OPTED_OUT)
         self._activate = Script(redis, _ACTIVATE)
         self._receipt = Script(redis, _RECEIPT)
         self._resend = Script(redis, _RESEND)
@@ -444,6 +461,8 @@ class DeliveryStore:
             own = {"step": d.step, "last": d.last} if d.step else {}
             if d.text is not None:
                 own["text"] = d.text
+            if d.whatsapp_template is not None:
+                own["whatsapp_template"] = d.whatsapp_template
             pipe.hset(k.delivery(d.id), mapping={
                 "message_id": message.id, "sender": message.sender, "contact": d.contact,
                 "messenger": d.messenger, "to": d.to, "status": status,
@@ -521,6 +540,15 @@ class DeliveryStore:
         return self._suppress(keys=[*keys, *self._steps(chain.later[:1])],
                               args=[ticket, now, *args, error, chain.moment])
 
+    def mark_opted_out(self, delivery_id, ticket, attempt, now, error, sender, messenger, contact, to,
+                       chain=Chain()) -> int:
+        """End a delivery the person refused at its send: suppressed, `to` opted out (2: next step started)."""
+        keys, args = self._finishing(delivery_id, ticket, sender)
+        return self._opted_out(
+            keys=[*keys, self._keys.blocked(), self._keys.opted_out(), *self._steps(chain.later[:1])],
+            args=[ticket, now, *args, error, blocked_field(messenger, sender, contact), to, chain.moment, attempt],
+        )
+
     def activate(self, delivery_id, ticket, now, moment) -> bool:
         """Start a chain step on standby whose wait for the step before it's receipt ran out."""
         k = self._keys
@@ -595,6 +623,11 @@ class DeliveryStore:
     def get(self, delivery_id) -> dict:
         """A delivery's fields, or an empty dict."""
         return self._redis.hgetall(self._keys.delivery(delivery_id))
+
+    def whatsapp_template(self, delivery_id):
+        """The WhatsApp template a delivery goes as outside the 24-hour window ({name, language, params}), or None."""
+        kept = self._redis.hget(self._keys.delivery(delivery_id), "whatsapp_template")
+        return None if kept is None else json.loads(kept)
 
     def get_many(self, delivery_ids) -> list:
         """Several deliveries' fields, in order (empty dicts for unknown ids)."""

@@ -95,6 +95,10 @@ class Keys:
         """Hash: the blocked hash's fields whose block the person asked for -> the messenger ID that opted out."""
         return f"{self._p}opted-out"
 
+    def opt_change(self, messenger, sender):
+        """Hash: a messenger id's last opt-out or return applied ('at': its place in order, 'out': '1' or '0')."""
+        return f"{self._p}opt-change:{messenger}:{sender}"
+
     def awaiting(self, user, contact):
         """Set: ids of a user's contact's Telegram deliveries awaiting its chat ID (statuses.AWAITING_CONTACT)."""
         # The user's name's length keeps any user and contact name apart.
@@ -116,6 +120,14 @@ class Keys:
     def user_inbox(self, user):
         """Sorted set: texts from a user's contacts as they came (JSON each), by time received."""
         return f"{self._p}user-inbox:{user}"
+
+    def whatsapp_window(self, wa_id):
+        """String: when a WhatsApp number last wrote to the business (epoch seconds), for its 24-hour window."""
+        return f"{self._p}wa-window:{wa_id}"
+
+    def whatsapp_templates(self):
+        """String: the WhatsApp business account's message templates as last synced (JSON), for a short while."""
+        return f"{self._p}wa-templates"
 
     def telegram_poller(self):
         """String: the poller holding the lease on getUpdates, until it expires."""

@@ -23,9 +23,12 @@ class Delivery:
     step: int = 0
     last: int = 0
     # Its own text (a template's rendering) and due time (a contact's local
-    # time or quiet hours), where the message's are not its.
+    # time or quiet hours), where the message's are not its; for WhatsApp,
+    # the template it goes as outside the 24-hour window (JSON: name,
+    # language and its parameters for this contact).
     text: str = None
     due: float = None
+    whatsapp_template: str = None
 
     @property
     def waits(self) -> bool:
@@ -59,8 +62,9 @@ def new_message(sender, text, due, wallclock, recipients, messengers=MESSENGERS,
 
     With `fallback` ((after, within) of a chain), `messengers` is the chain's
     order, and each recipient's deliveries are one chain over those they have.
-    `personal(name, recipient, messenger)` gives a delivery's own (text, due),
-    either None for the message's; the message is then due with its first.
+    `personal(name, recipient, messenger)` gives a delivery's own (text, due,
+    whatsapp_template), each None for the message's (or none); the message is
+    then due with its first.
     """
     message_id = uuid.uuid4().hex
     deliveries = []

@@ -1,21 +1,23 @@
-"""Each contact's own text and due time in a send: a template, a local time, quiet hours."""
+"""Each contact's own text and due time in a send: a template, a local time, quiet hours, a WhatsApp template."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from core.templates import MessageTemplate
 from core.timing import at_wall_time, out_of_quiet_hours
+from core.whatsapp_templates import WhatsAppTemplate
 
 
 @dataclass(frozen=True)
 class Personal:
-    """How a send makes each delivery its own: any of the three, on top of the message's due time."""
+    """How a send makes each delivery its own: any of the four, on top of the message's due time."""
 
     due: float
     default_zone: str
     template: MessageTemplate = None
     local_time: datetime = None
     quiet_hours: tuple = None
+    whatsapp: WhatsAppTemplate = None
 
     def __post_init__(self):
         # A template that does not name the messenger renders once per contact.
@@ -24,8 +26,11 @@ class Personal:
         object.__setattr__(self, "_texts", {})
 
     def __call__(self, name, recipient, messenger) -> tuple:
-        """(text, due) of one delivery; None where the message's own applies."""
-        return self._text(name, recipient, messenger), self._due(recipient)
+        """(text, due, WhatsApp template) of one delivery; None where the message's own applies, or none."""
+        whatsapp = None
+        if self.whatsapp is not None and messenger == "whatsapp":
+            whatsapp = self.whatsapp.for_contact(name, recipient.fields)
+        return self._text(name, recipient, messenger), self._due(recipient), whatsapp
 
     def _text(self, name, recipient, messenger):
         if self.template is None:

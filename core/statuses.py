@@ -14,7 +14,8 @@ SENT = "sent"
 DELIVERED = "delivered"
 READ = "read"
 FAILED = "failed"
-# Not sent: that messenger ID of the contact refused the user's messages before.
+# Not sent: that messenger ID of the contact refused the user's messages
+# before, or the person turned the bot away at this very send (an opt-out).
 SUPPRESSED = "suppressed"
 # A step of a fallback chain that an earlier step made unnecessary.
 NOT_NEEDED = "not_needed"

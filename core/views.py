@@ -39,6 +39,8 @@ def delivery_view(delivery_id, delivery: dict) -> dict:
     view["due_at"] = epoch_to_iso(float(delivery.get("due_at") or delivery["due"]))
     if delivery.get("text") is not None:
         view["text"] = delivery["text"]
+    if delivery.get("whatsapp_template") is not None:
+        view["whatsapp_template"] = json.loads(delivery["whatsapp_template"])
     return view
 
 
@@ -60,8 +62,9 @@ def message_view(message_id, message: dict, delivery_ids, deliveries) -> dict:
     for name in ("local_time", "schedule_id"):
         if message.get(name):
             asked[name] = message[name]
-    if message.get("quiet_hours"):
-        asked["quiet_hours"] = json.loads(message["quiet_hours"])
+    for name in ("quiet_hours", "whatsapp_template"):
+        if message.get(name):
+            asked[name] = json.loads(message[name])
     return {
         **message_head(message_id, message),
         "sender": message["sender"],

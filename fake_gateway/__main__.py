@@ -45,7 +45,10 @@ def main():
     config = Config.from_env_or_exit()
     args = parse_args(os.environ)
     try:
-        app = create_app(from_env(os.environ), from_config(config), config.gateway_receipts_url)
+        initial = from_env(os.environ)
+        # A stack on the messengers' real APIs meets their refusals, unless told otherwise.
+        initial.setdefault("strict", config.messenger_api == "real")
+        app = create_app(initial, from_config(config), config.gateway_receipts_url)
     except FaultError as exc:
         raise SystemExit(f"fake gateway: {exc}") from None
     asyncio.run(serve(app, args.host, args.port))

@@ -29,7 +29,7 @@ with retry_after, WhatsApp 130429, the simple endpoints 429 with
 Retry-After), before any other fault applies; it is not received, and
 `GET /stats` counts it under `rate_limited`. `messengers` does not narrow it.
 
-`strict` (off by default; GATEWAY_STRICT) makes the real-API routes refuse
+`strict` (GATEWAY_STRICT; on by default where MESSENGER_API=real, else off) makes the real-API routes refuse
 what the real services refuse for want of a person's consent, as each
 documents it (fake_gateway.strict): Telegram chats that never started the
 bot or blocked it, Viber users not subscribed, WhatsApp text outside the

@@ -106,10 +106,23 @@ def real_services(tmp_path_factory):
 
 @pytest.fixture
 def real(real_services):
-    """The real-API stack with empty stores, a reset gateway and its usual credentials."""
+    """The real-API stack with empty stores, a reset gateway and its usual credentials.
+
+    Its people all agreed to hear from the bot: these tests are about the
+    APIs' answers, retries and receipts. What the strict gateway refuses
+    for want of consent is tested with simulated people (tests/people.py).
+    """
     reset(real_services)
+    consenting(real_services)
     yield real_services
     requests.delete(real_services.gateway_url + "/credentials", timeout=RESET_TIMEOUT).raise_for_status()
+
+
+def consenting(running):
+    """Let the gateway's real APIs write to anyone, as if everyone had started the bot, subscribed or written."""
+    requests.put(running.gateway_url + "/faults", json={"strict": False},
+                 timeout=RESET_TIMEOUT).raise_for_status()
+    return running
 
 
 def token_for(running, name="alice"):

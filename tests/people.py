@@ -39,6 +39,13 @@ def act(running, path, status=200, **body):
     return answer.json()
 
 
+def wrote(running, *numbers):
+    """Each WhatsApp number writes to the business, which opens its 24-hour window; once the dispatcher handled it."""
+    for number in numbers:
+        act(running, "whatsapp/text", wa_id=number, text="Hello")
+    handled(running)
+
+
 def sent_to(running, messenger, to):
     """The texts the gateway accepted for one recipient, in order."""
     return [r["text"] for r in received(running, messenger) if r["to"] == to]

@@ -1,5 +1,7 @@
 """The Telegram adapter against the fake gateway's Bot API: each answer sorted as documented."""
 
+import json
+
 import pytest
 import requests
 
@@ -51,7 +53,7 @@ def test_flood_control_is_transient_after_the_retry_after_it_names(stack, telegr
     (500, "transient", "Internal Server Error"),
     (502, "transient", "Bad Gateway"),
     (400, "permanent", "Bad Request: chat not found"),
-    (403, "blocked", "Forbidden: bot was blocked by the user"),
+    (403, "opted_out", "Forbidden: bot was blocked by the user"),
     (404, "permanent", "Not Found"),
 ])
 def test_server_errors_pass_and_request_errors_stay_with_telegrams_description(
@@ -66,6 +68,18 @@ def test_a_proxy_error_without_telegrams_body_falls_back_to_the_http_status(stac
     set_faults(stack, script=[503, 400])
     assert telegram.send("42", "hi", key="d-6").kind == "transient"
     assert telegram.send("42", "hi", key="d-6").kind == "permanent"
+
+
+@pytest.mark.parametrize("description, kind", [
+    ("Forbidden: bot was blocked by the user", "opted_out"),
+    ("Forbidden: bot can't initiate conversation with a user", "blocked"),
+    ("Forbidden: user is deactivated", "blocked"),
+])
+def test_only_the_persons_own_block_is_an_opt_out(description, kind):
+    """A person who blocked the bot opted out; one who never started it, or left Telegram, did not say so."""
+    answer = json.dumps({"ok": False, "error_code": 403, "description": description}).encode()
+    outcome = classify_telegram(Response(403, answer, {}))
+    assert (outcome.kind, outcome.error) == (kind, f"Telegram 403: {description}")
 
 
 def test_a_success_status_without_telegrams_body_is_tried_again():

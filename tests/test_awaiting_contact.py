@@ -38,8 +38,8 @@ def user_with_artem(stack, **ids):
     return token
 
 
-def send(stack, token, text, **options) -> str:
-    reply = v1(stack, token, "POST", "/messages", {"to": "Artem", "text": text, **options})
+def send(stack, token, text, to="Artem", **options) -> str:
+    reply = v1(stack, token, "POST", "/messages", {"to": to, "text": text, **options})
     assert reply.status_code == 202, reply.text
     return reply.json()["id"]
 
@@ -78,6 +78,37 @@ def test_a_username_contact_waits_then_gets_it_at_the_chat_id_within_2_s_of_join
     # Joined, a later send goes straight to the chat id.
     send(stack, token, "now direct")
     wait_until(lambda: "now direct" in sent_to(stack, "telegram", str(CHAT)), timeout=5, message="direct")
+
+
+def test_a_chat_id_set_by_hand_sends_the_waiting_deliveries_there_within_2_s(live):
+    """PUT /api/v1/contacts/{name}, or the original API's POST /api/contacts, setting a chat id, as a join does."""
+    stack = fresh(live)
+    token = user_with_artem(stack)
+    assert v1(stack, token, "POST", "/contacts", {"name": "Lera", "telegram": "LeraK"}).status_code == 201
+    waiting = {name: [send(stack, token, f"{name} {n}", to=name) for n in range(2)] for name in ("Artem", "Lera")}
+    for name, message_ids in waiting.items():
+        for message_id in message_ids:
+            reaches(stack, token, message_id, "awaiting_contact")
+    # Each person started the bot by its plain link; the user learnt their chat ids some other way.
+    for chat in (CHAT, CHAT + 1):
+        act(stack, "telegram/start", chat_id=chat)
+    for name, chat, write in (
+            ("Artem", CHAT, lambda: v1(stack, token, "PUT", "/contacts/Artem", {"telegram": str(CHAT)})),
+            ("Lera", CHAT + 1, lambda: call(stack, "POST", "/api/contacts", {"contact": {
+                "name": "Lera", "messangers": {"telegram": str(CHAT + 1), "whatsApp": "", "viber": ""}}},
+                headers={"Authorization": f"Bearer {token}"}))):
+        set_at = time.time()
+        reply = write()
+        assert reply.status_code == 200, reply.text
+        wait_until(lambda: {f"{name} 0", f"{name} 1"} <= set(sent_to(stack, "telegram", str(chat))), timeout=2,
+                   message=f"{name}'s waiting deliveries at the chat id")
+        assert time.time() - set_at <= 2
+    # Accepted 4, arrived 4 (each once, at the chat id), failed 0; nothing went to a username.
+    assert sorted(sent_to(stack, "telegram", str(CHAT))) == ["Artem 0", "Artem 1"]
+    assert sorted(sent_to(stack, "telegram", str(CHAT + 1))) == ["Lera 0", "Lera 1"]
+    assert [reaches(stack, token, m, "sent")["attempts"] for ids in waiting.values() for m in ids] == [1] * 4
+    assert sent_to(stack, "telegram", "ArtemZaitsev") == sent_to(stack, "telegram", "LeraK") == []
+    assert v1(stack, token, "GET", "/failed").json() == []
 
 
 def test_a_fallback_chain_moves_on_at_once_instead_of_waiting(live):

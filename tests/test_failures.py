@@ -11,6 +11,8 @@ from core.clients import mongo_database
 from core.users import UserStore
 from helpers import settled, wait_until
 
+pytestmark = pytest.mark.timing
+
 
 def keys_received(stack):
     return Counter(r["key"] for r in received(stack))

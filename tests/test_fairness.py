@@ -19,6 +19,8 @@ from core.users import UserStore
 from helpers import wait_until
 from test_ratelimit import busiest_second
 
+pytestmark = pytest.mark.timing
+
 FAN_OUT = 5000  # contacts, each with Telegram and WhatsApp: 10,000 deliveries
 GATEWAY_MS = 50
 LATE_AT_MOST = 2.0

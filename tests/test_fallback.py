@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from apiclient import add_contact, attempts, received, set_faults, v1
-from conftest import token_for
+from conftest import consenting, token_for
 from console.app import main
 from helpers import wait_until
+from people import wrote
 
 WAITING = ("standby", "scheduled", "queued", "sending", "retrying")
 SENT = ("sent", "delivered", "read")
@@ -127,9 +128,11 @@ def test_bad_chains_are_refused_naming_the_field(stack, token, body, field):
 
 
 def test_a_blocked_step_is_suppressed_and_the_next_one_sends(make_stack):
-    stack = make_stack(messenger_api="real")
+    stack = consenting(make_stack(messenger_api="real"))
     token = token_for(stack)
-    v1(stack, token, "PUT", "/contacts/Artem", {"telegram": "1001", "whatsapp": "+1555"})
+    v1(stack, token, "PUT", "/contacts/Artem", {"telegram": "1001", "whatsapp": "+15550001"})
+    # Within WhatsApp's 24-hour window, so that its text goes.
+    wrote(stack, "+15550001")
     set_faults(stack, script=["telegram:403"])
     settled(stack, token, chain_send(stack, token, "Artem", ["telegram", "whatsapp"])["id"])
     assert v1(stack, token, "GET", "/contacts/Artem").json()["blocked"] == ["telegram"]
@@ -140,12 +143,13 @@ def test_a_blocked_step_is_suppressed_and_the_next_one_sends(make_stack):
 
 
 def test_delivered_mode_waits_for_the_receipt_then_falls_back(make_stack):
-    stack = make_stack(messenger_api="real")
+    stack = consenting(make_stack(messenger_api="real"))
     token = token_for(stack)
-    v1(stack, token, "PUT", "/contacts/Artem", {"telegram": "1001", "whatsapp": "+1555"})
-    v1(stack, token, "PUT", "/contacts/Lera", {"telegram": "1002", "whatsapp": "+1666"})
+    v1(stack, token, "PUT", "/contacts/Artem", {"telegram": "1001", "whatsapp": "+15550001"})
+    v1(stack, token, "PUT", "/contacts/Lera", {"telegram": "1002", "whatsapp": "+16660001"})
+    wrote(stack, "+15550001", "+16660001")
     # Artem's WhatsApp never reports delivered; Lera's does, after 0.5 s.
-    set_faults(stack, receipts={"+1555": "never"})
+    set_faults(stack, receipts={"+15550001": "never"})
     started = time.time()
     answer = chain_send(stack, token, ["Artem", "Lera"], ["whatsapp", "telegram"],
                         fallback_after="delivered", fallback_within=3)

@@ -20,6 +20,8 @@ from core.idempotency import RESERVATION_MARGIN
 from core.keys import Keys
 from helpers import settled, wait_until
 
+pytestmark = pytest.mark.timing
+
 CONTACTS = 400
 BODY = {"to": [f"c{n:04}" for n in range(CONTACTS)], "text": "just once"}
 KEY = "order-7781"

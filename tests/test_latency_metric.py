@@ -9,6 +9,8 @@ from core.metrics import LATENCY_BUCKETS
 from helpers import wait_until
 from test_ops import sample, scrape
 
+pytestmark = pytest.mark.timing
+
 LATENCY = "dispatcher_delivery_latency_seconds"
 
 

@@ -15,6 +15,7 @@ from core.keys import Keys
 from core.parts import TEXT_LIMITS, PartProgress, breakable, split, text_length
 from fake_gateway.documented import LONGEST_TEXT
 from helpers import settled, wait_until
+from people import wrote
 from workers.gateways import build_gateways
 
 TIMEOUT = 10
@@ -210,6 +211,9 @@ def paragraphs(total):
 def send_to(running, token, name, text, **contact):
     """Add a contact, send it `text` through /api/v1, wait until every delivery is settled."""
     assert v1(running, token, "POST", "/contacts", {"name": name, **contact}).status_code == 201
+    if contact.get("whatsapp"):
+        # Within WhatsApp's 24-hour window, so that the text goes.
+        wrote(running, contact["whatsapp"])
     reply = v1(running, token, "POST", "/messages", {"to": name, "text": text})
     assert reply.status_code == 202, reply.text
     message_id = reply.json()["id"]
@@ -291,10 +295,10 @@ def test_the_service_fills_each_messengers_documented_limit_and_never_goes_past_
     # The fake gateway's own table of the documented limits is the reference:
     # a text at the limit is one part, one character more makes two, all taken.
     token = token_for(real)
-    set_faults(real, viber_accepts=True, receipts={"7001": "never", "7002": "never"})
+    set_faults(real, viber_accepts=True, receipts={"70010001": "never", "70020001": "never"})
     limit = LONGEST_TEXT[messenger]
-    at = send_to(real, token, "At", exactly(limit), **{messenger: "7001"})[messenger]
-    past = send_to(real, token, "Past", exactly(limit + 1), **{messenger: "7002"})[messenger]
+    at = send_to(real, token, "At", exactly(limit), **{messenger: "70010001"})[messenger]
+    past = send_to(real, token, "Past", exactly(limit + 1), **{messenger: "70020001"})[messenger]
     assert (at["status"], past["status"]) == ("sent", "sent")
     assert [r["key"] for r in received(real, messenger)] == [at["id"], past["id"] + ".1", past["id"] + ".2"]
     assert all(a["status"] == 200 for a in attempts(real))

@@ -1,23 +1,27 @@
 """Opt-out: STOP and /stop suppress every later delivery, START or /start restores, and an operator's
-unblock does not override the person without `force`. Real APIs, strict fake gateway, shipped settings."""
+unblock does not override the person without `force`; a block the bot hears of only as sendMessage's 403
+does the same. Real APIs, strict fake gateway, shipped settings (and private webhook targets allowed, for a
+receiver in this process)."""
 
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from click.testing import CliRunner
 
-from apiclient import v1
+from apiclient import attempts, v1
 from conftest import token_for
 from console.app import main
+from core.bot_calls import set_telegram_webhook, telegram
 from helpers import wait_until
 from people import act, fresh, handled, people_stack, sent_to
+from test_webhooks import Receiver
 
 CHAT = 5151
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    with people_stack(tmp_path_factory, "opt-out") as running:
+    with people_stack(tmp_path_factory, "opt-out", webhook_allow_private=True) as running:
         yield running
 
 
@@ -97,3 +101,49 @@ def test_an_operators_unblock_needs_force_while_the_person_opted_out(stack, alic
     assert final(stack, alice, send(stack, alice, "forced")) == "sent"
     assert "still not" not in sent_to(stack, "telegram", str(CHAT))
     assert "forced" in sent_to(stack, "telegram", str(CHAT))
+
+
+@pytest.fixture
+def blocks_unheard(stack):
+    """Telegram's webhook without my_chat_member updates: a block is learnt only from sendMessage's answer."""
+    config = stack.config
+    telegram(config, "setWebhook", url=stack.api_url + "/webhooks/telegram",
+             secret_token=config.telegram_webhook_secret, allowed_updates=["message"])
+    yield
+    set_telegram_webhook(config, stack.api_url + "/webhooks/telegram")
+
+
+def test_a_block_heard_only_as_403_at_send_opts_out_every_holder_until_start(stack, alice, blocks_unheard):
+    bob = token_for(stack, "bob")
+    assert v1(stack, bob, "PUT", "/contacts/Artem", {"telegram": str(CHAT)}).status_code == 200
+    receiver = Receiver()
+    try:
+        hook = v1(stack, alice, "POST", "/webhooks", {"url": receiver.url, "events": ["delivery.suppressed"]})
+        assert hook.status_code == 201, hook.text
+        unheard = act(stack, "telegram/block", chat_id=CHAT)["callbacks"]
+        assert [c.get("skipped") for c in unheard] == ["my_chat_member is not in the webhook's allowed_updates"]
+        refused = send(stack, alice, "refused")
+        assert final(stack, alice, refused) == "suppressed"
+        first = v1(stack, alice, "GET", f"/messages/{refused}").json()["deliveries"][0]
+        assert first["attempts"] == 1 and "bot was blocked by the user" in first["last_error"]
+        # The person's opt-out, for every user's contact holding that chat: only a forced unblock overrides it.
+        assert blocked(stack, alice) == ["telegram"] and blocked(stack, bob) == ["telegram"]
+        assert v1(stack, alice, "POST", "/contacts/Artem/unblock").status_code == 409
+        held_back = [send(stack, alice, f"held back {n}") for n in range(3)] + [send(stack, bob, "bob's")]
+        assert [final(stack, token, m) for token, m in zip([alice] * 3 + [bob], held_back)] == ["suppressed"] * 4
+        # Accepted 5, sent 0, failed 0: one request reached Telegram (refused), nothing after it.
+        refusals = [a for a in attempts(stack, "telegram") if a["to"] == str(CHAT) and a["status"] != 200]
+        assert [a["error"] for a in refusals] == ["telegram:403"]
+        assert v1(stack, alice, "GET", "/failed").json() == [] and v1(stack, bob, "GET", "/failed").json() == []
+        events = wait_until(lambda: len(receiver.bodies()) == 4 and receiver.bodies(), timeout=10,
+                            message="delivery.suppressed for alice's four")
+        assert {e["data"]["message_id"] for e in events} == {refused, *held_back[:3]}
+        assert {e["type"] for e in events} == {"delivery.suppressed"}
+        act(stack, "telegram/start", chat_id=CHAT)
+        wait_until(lambda: blocked(stack, alice) == [] and blocked(stack, bob) == [], timeout=5,
+                   message="back on /start")
+        assert final(stack, alice, send(stack, alice, "welcome back")) == "sent"
+        arrived = [t for t in sent_to(stack, "telegram", str(CHAT)) if t != stack.config.invite_joined_reply]
+        assert arrived == ["welcome back"]
+    finally:
+        receiver.close()

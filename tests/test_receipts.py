@@ -11,9 +11,10 @@ import requests
 from apiclient import attempts, received, set_faults, v1
 from api.errors import ApiError
 from api.receipt_payloads import viber_receipts, whatsapp_receipts
-from conftest import token_for
+from conftest import consenting, token_for
 from core.config import Config
 from helpers import wait_until
+from people import wrote
 from stack.specs import spec_for
 
 TIMEOUT = 10
@@ -22,10 +23,11 @@ WHATSAPP_TO, VIBER_TO, TELEGRAM_TO = "+79920082861", "01234567890A=", "123456789
 
 @pytest.fixture
 def token(real):
-    """Alice, with Artem on all three messengers."""
+    """Alice, with Artem on all three messengers; Artem wrote on WhatsApp, so its text goes."""
     token = token_for(real)
     contact = {"name": "Artem", "telegram": TELEGRAM_TO, "whatsapp": WHATSAPP_TO, "viber": VIBER_TO}
     assert v1(real, token, "POST", "/contacts", contact).status_code == 201
+    wrote(real, WHATSAPP_TO)
     return token
 
 
@@ -238,12 +240,13 @@ def test_the_gateways_own_receipts_bring_both_messengers_to_read(real, token):
 
 def test_scripted_recipients_stop_where_their_script_says(real):
     token = token_for(real)
-    plans = {"never": ("+7001", "v-never"), "delivered": ("+7002", "v-delivered"),
-             "failed": ("+7003", "v-failed")}
+    plans = {"never": ("+70010001", "v-never"), "delivered": ("+70020001", "v-delivered"),
+             "failed": ("+70030001", "v-failed")}
     for n, (plan, (phone, viber_id)) in enumerate(plans.items()):
         # Chat ids: in real mode a Telegram username waits for its contact to join (awaiting_contact).
         contact = {"name": plan, "whatsapp": phone, "viber": viber_id, "telegram": f"700{n}"}
         assert v1(real, token, "POST", "/contacts", contact).status_code == 201
+    wrote(real, *(phone for phone, _ in plans.values()))
     set_faults(real, viber_accepts=True, receipt_delivered_after=0.2, receipt_read_after=0.4,
                receipts={to: plan for plan, ids in plans.items() for to in ids})
     reply = v1(real, token, "POST", "/messages", {"to": list(plans), "text": "scripted"})
@@ -285,10 +288,11 @@ def test_a_receipt_body_beyond_the_limit_is_413(real):
 
 def test_receipts_work_out_of_the_box_at_the_shipped_settings(make_stack):
     # With tokens required, as shipped: the providers' callbacks carry none.
-    stack = make_stack(shipped=True, messenger_api="real", auth_mode="token")
+    stack = consenting(make_stack(shipped=True, messenger_api="real", auth_mode="token"))
     token = token_for(stack)
     contact = {"name": "Artem", "telegram": TELEGRAM_TO, "whatsapp": WHATSAPP_TO, "viber": VIBER_TO}
     assert v1(stack, token, "POST", "/contacts", contact).status_code == 201
+    wrote(stack, WHATSAPP_TO)
     set_faults(stack, viber_accepts=True)
     message_id = send(stack, token)
     reached(stack, token, message_id, {"telegram": "sent", "whatsapp": "read", "viber": "read"}, timeout=10)

@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from apiclient import add_contact, attempts, failed, received, send, set_faults, wallclock
+from conftest import consenting
 from core.config import Config
 from core.dispatch import Job
 from core.keys import Keys
@@ -117,7 +118,7 @@ def test_several_schedulers_hand_each_entry_over_once(make_stack):
 
 
 def test_an_adapter_that_raises_is_retried_then_failed_with_its_error(make_stack):
-    stack = make_stack(shipped=True, worker_processes=1, messenger_api="real")
+    stack = consenting(make_stack(shipped=True, worker_processes=1, messenger_api="real"))
     add_contact(stack, "test", "Artem", telegram="1001")
     attempts_allowed = stack.config.max_attempts
     set_faults(stack, script=["telegram:garbled"] * attempts_allowed)

@@ -10,6 +10,8 @@ import requests
 
 from core.users import UserStore
 
+pytestmark = pytest.mark.timing
+
 STALLED = 64
 # Each request must be answered within this, stalled connections or not.
 WITHIN = 1.0

@@ -19,6 +19,8 @@ from core.recurring import ScheduleStore
 from core.templates import ROUND_PRECISION, MessageTemplate, TemplateRefused
 from helpers import settled, wait_until
 
+pytestmark = pytest.mark.timing
+
 SHIPPED = Config()
 NGINX = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf.template"
 # The attacks: 12.2 s to preview, 0.9 s a contact, before the bound.

@@ -22,6 +22,8 @@ from core.config import Config
 from core.users import UserStore
 from stack import Stack
 
+pytestmark = pytest.mark.timing
+
 SHIPPED = Config()
 USERS_TOKENS = "with this user's tokens together"
 FAILED = "Too many failed authentications from your address"

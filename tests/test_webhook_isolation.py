@@ -27,6 +27,8 @@ from core import webhooks
 from helpers import free_ports, wait_until
 from workers.webhook_post import send
 
+pytestmark = pytest.mark.timing
+
 SHIPPED = Config()
 # How far past its deadline an attempt may end: the worker's own steps around the exchange.
 SLACK = 0.5

@@ -7,7 +7,7 @@ names them), so Flower's own states and tabs sort the attempts:
 | --- | --- | --- |
 | sent | SUCCESS | result 'sent on attempt N' |
 | nothing sent: a duplicate, another worker's send, too early, throttled | SUCCESS | result 'skipped: ...', 'held: ...', 'early: ...', 'throttled: ...' |
-| nothing sent: the messenger ID refused the user before | SUCCESS | result 'suppressed: ...' |
+| nothing sent: the messenger ID refused the user before, or the person blocked the bot at this send | SUCCESS | result 'suppressed: ...' or the messenger's refusal |
 | nothing sent: waiting for the contact to join (Telegram, no chat id) | SUCCESS | result 'awaiting contact until ...' |
 | failed, another attempt scheduled | RETRY | exception AttemptFailed naming the error and the next attempt |
 | failed for good | FAILURE | exception DeliveryFailed naming the error and the attempts |

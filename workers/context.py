@@ -13,10 +13,12 @@ from core.inbox import InboxStore
 from core.invites import InviteStore
 from core.keys import Keys
 from core.metrics import DeliveryTally
+from core.opt_changes import OptChanges
 from core.parts import PartProgress
 from core.retention import Retention
 from core.webhook_posts import PostStore
 from core.webhooks import WebhookStore
+from core.whatsapp_window import CustomerWindows
 from workers.gateways import build_gateways
 from workers.ratelimit import RateLimiter
 
@@ -44,8 +46,10 @@ class WorkerContext:
         self.webhook_posts = PostStore(redis, keys)
         self.blocked = BlockedIds(redis, keys)
         self.awaiting = AwaitingDeliveries(redis, keys)
+        self.opt_changes = OptChanges(redis, keys)
         self.invites = InviteStore(redis, keys, config)
         self.inbox = InboxStore(redis, keys, config)
+        self.windows = CustomerWindows(redis, keys)
 
     @cached_property
     def contacts(self) -> ContactBook:

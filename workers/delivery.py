@@ -4,6 +4,7 @@ import json
 import logging
 import time
 
+from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
 from core.awaiting import needs_contact
@@ -15,6 +16,7 @@ from core.metrics import answer_outcome
 from core.parts import TEXT_LIMITS, split
 from core.statuses import AWAITING_CONTACT
 from core.timeutil import epoch_to_iso
+from core.whatsapp_window import outside_window
 from workers.attempts import Attempt
 from workers.gateways import SENT, permanent, transient
 from workers.retry import backoff_delay
@@ -28,6 +30,8 @@ RECORD_PAUSE = 0.1
 RECORD_PAUSE_MAX = 1.0
 # Why a claim sent nothing, by the claim's detail (else a finished status).
 SKIPPED = {"missing": "no such delivery", "stale": "not the delivery's current ticket"}
+# Why a WhatsApp delivery with no template was not sent outside the 24-hour window.
+OUTSIDE_WINDOW = "outside WhatsApp's 24-hour window: give whatsapp_template"
 
 
 # Claims that hand the delivery back unclaimed, for the claim's detail in
@@ -60,13 +64,19 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> Attempt:
         return Attempt("suppressed", error)
     if needs_contact(ctx.config, claim.messenger, claim.to):
         return _await_contact(ctx, claim, delivery_id, ticket, now)
+    # Outside WhatsApp's window (real mode) only the send's template may go; without one, no call.
+    template = None
+    if outside_window(ctx.config, ctx.windows, claim.messenger, claim.to, now):
+        template = ctx.deliveries.whatsapp_template(delivery_id)
+        if template is None:
+            return _record(ctx, claim, delivery_id, ticket, int(claim.attempts), permanent(OUTSIDE_WINDOW))
     # The lease as this host's clock sees it, begun before the claim's, after the turn's wait.
     turn = float(claim.detail or 0)
     lease_until = now + turn + ctx.config.claim_lease
     if turn:
         time.sleep(turn)
     attempts = int(claim.attempts)
-    outcome, lease_until = _send(ctx, claim, delivery_id, ticket, attempts, lease_until)
+    outcome, lease_until = _send(ctx, claim, delivery_id, ticket, attempts, lease_until, template)
     ctx.tally.add(claim.messenger, answer_outcome(outcome.kind, attempts, ctx.config.max_attempts),
                   time.time() - float(claim.due))
     # A store that is away for a moment (a restart) must not turn a sent
@@ -110,6 +120,8 @@ def _record(ctx, claim, delivery_id, ticket, attempts, outcome) -> Attempt:
         log_event(log, "delivery.retrying", error=outcome.error, **fields)
         return Attempt("retrying", f"{claim.messenger}: {outcome.error} (attempt {attempts} of "
                                    f"{ctx.config.max_attempts}; the next in {delay:.1f} s)")
+    if outcome.kind == "opted_out":
+        return _opted_out(ctx, claim, delivery_id, ticket, attempts, outcome, now)
     gateway = ctx.gateways.get(claim.messenger)
     record = {
         "sender": claim.sender,
@@ -132,6 +144,33 @@ def _record(ctx, claim, delivery_id, ticket, attempts, outcome) -> Attempt:
                              f"attempt{'' if attempts == 1 else 's'}")
 
 
+def _opted_out(ctx, claim, delivery_id, ticket, attempts, outcome, now) -> Attempt:
+    """The answer says the person turned the bot away (blocked it): an opt-out, as if heard from them.
+
+    The delivery ends suppressed, not failed: like each later one to that
+    ID, it was not delivered because the person asked, and a resend would
+    only be suppressed. Every user's contact holding the ID is opted out,
+    as a my_chat_member block does (workers/inbound.py), until the person
+    comes back (/start).
+    """
+    error = f"{outcome.error}: the person opted out; nothing more is sent there until they come back"
+    chain = _chain(ctx, claim, delivery_id, now, "suppressed")
+    if ctx.deliveries.mark_opted_out(delivery_id, ticket, attempts, now, error, claim.sender, claim.messenger,
+                                     claim.contact, claim.to, chain) == 2:
+        _start_next(ctx, chain, claim.lane, now)
+    try:
+        holders = ctx.contacts.holders(claim.messenger, [claim.to])
+    except PyMongoError:
+        # This contact is opted out already; the others are when their own sends are refused.
+        log.exception("delivery %s: other contacts of %s not opted out", delivery_id, claim.messenger)
+        holders = []
+    for user, contact, held in holders:
+        ctx.blocked.opt_out(user, contact, claim.messenger, held)
+    log_event(log, "delivery.suppressed", delivery_id=delivery_id, messenger=claim.messenger, reason="opted_out",
+              contacts=len(holders))
+    return Attempt("suppressed", error)
+
+
 def _await_contact(ctx, claim, delivery_id, ticket, now) -> Attempt:
     """A Telegram delivery to no chat id: it waits for its contact to join (core/awaiting.py), unsent.
 
@@ -149,13 +188,32 @@ def _await_contact(ctx, claim, delivery_id, ticket, now) -> Attempt:
     until = now + days * 86400
     error = f"awaiting contact until {epoch_to_iso(until)}: {why}"
     schedule = ctx.dispatcher.schedule
-    if ctx.awaiting.wait(delivery_id, ticket, attempts, now, until, schedule.moment(until, now), error,
-                         claim.sender, claim.contact) and until - now <= schedule.horizon:
+    waits = ctx.awaiting.wait(delivery_id, ticket, attempts, now, until, schedule.moment(until, now), error,
+                              claim.sender, claim.contact)
+    if waits and until - now <= schedule.horizon:
         ctx.dispatcher.publish([Job(delivery_id, ticket + 1, until, (claim.messenger, claim.contact),
                                     claim.lane)])
     log_event(log, "delivery.awaiting_contact", delivery_id=delivery_id, messenger=claim.messenger,
               until=epoch_to_iso(until))
+    if waits:
+        _joined_meanwhile(ctx, claim, delivery_id, now)
     return Attempt(AWAITING_CONTACT, error)
+
+
+def _joined_meanwhile(ctx, claim, delivery_id, now) -> None:
+    """Release a delivery whose contact got a chat id (a join, or one set by hand) before it began to wait.
+
+    That release found this delivery not yet waiting, or the delivery was
+    queued to the username before the chat id came: read after the wait
+    is recorded, the contact's id misses no release.
+    """
+    try:
+        contact = ctx.contacts.get(claim.sender, claim.contact) or {}
+    except PyMongoError:
+        log.exception("delivery %s: the contact's chat id not read; it waits for a join", delivery_id)
+        return
+    if ctx.awaiting.send_now(ctx.dispatcher, claim.sender, claim.contact, contact.get("telegram"), now):
+        log_event(log, "delivery.released", delivery_id=delivery_id, messenger=claim.messenger)
 
 
 def _chain(ctx, claim, delivery_id, now, outcome) -> Chain:
@@ -186,13 +244,14 @@ def _hand_back(ctx, claim, delivery_id, ticket, now) -> Attempt:
     return Attempt(claim.outcome, f"{claim.outcome}: handed back {HANDED_BACK[claim.outcome]} in {wait:.2f} s")
 
 
-def _send(ctx, claim, delivery_id, ticket, attempts, lease_until):
+def _send(ctx, claim, delivery_id, ticket, attempts, lease_until, template=None):
     """The gateway's outcome, and when the hold on the delivery ends by this host's clock.
 
     A text longer than its messenger takes goes as its parts in order, from
     the first one not yet accepted; each accepted part is recorded (which
     renews the hold) before the next goes, so a later attempt never sends
-    it again. Any error on the way is a transient failure.
+    it again. A WhatsApp `template` goes instead of the text, in one call.
+    Any error on the way is a transient failure.
     """
     if attempts > ctx.config.max_attempts:
         # Only a lease taken over after its holder died counts past the
@@ -206,6 +265,8 @@ def _send(ctx, claim, delivery_id, ticket, attempts, lease_until):
     except Exception as exc:  # a record this code cannot read must still end in an outcome
         log.exception("delivery %s: error before sending", delivery_id)
         return transient(_describe(exc)), lease_until
+    if template is not None:
+        return _send_one(gateway, claim.to, template, delivery_id, delivery_id, as_template=True), lease_until
     if len(parts) == 1:
         # The text itself, or (a long one whose leading whitespace was all it had too many) the rest.
         return _send_one(gateway, claim.to, parts[0], delivery_id, delivery_id), lease_until
@@ -242,10 +303,10 @@ def _send(ctx, claim, delivery_id, ticket, attempts, lease_until):
     return outcome, lease_until
 
 
-def _send_one(gateway, to, text, key, delivery_id):
-    """One text through the gateway; any error on the way is a transient failure with its description."""
+def _send_one(gateway, to, text, key, delivery_id, as_template=False):
+    """One text (or WhatsApp template) through the gateway; any error on the way is a transient failure."""
     try:
-        return gateway.send(to, text, key=key)
+        return gateway.send_template(to, text, key=key) if as_template else gateway.send(to, text, key=key)
     except Exception as exc:  # an adapter's bug or a bad answer must still end in an outcome
         log.exception("delivery %s: error during send", delivery_id)
         return transient(_describe(exc))

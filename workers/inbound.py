@@ -3,14 +3,14 @@
 The dispatcher has one bot per messenger for all its users. An update's
 sender maps to users' contacts by the id they hold (ContactBook.holders):
 every user whose contact holds that id on that messenger sees its texts,
-and each such contact is suppressed when the person opts out. An invite
+and each such contact is suppressed when the person opts out (in the
+messenger's order of the person's updates, core/opt_changes.py). An invite
 code alone binds an id to a contact, and only to the one contact of the
 one user it was made for.
 """
 
 import logging
 
-from core.dispatch import Job
 from core.inbox import message_view, sender_id
 from core.logs import log_event
 from core.timeutil import epoch_to_iso
@@ -24,13 +24,16 @@ LEFT = ("stop", "blocked", "unsubscribed")
 def handle(ctx, messenger, event, now) -> str:
     """Act on one event (core/inbound_updates.py) from messenger; what came of it, for the log."""
     kind, sender = event["kind"], event["sender"]
+    if messenger == "whatsapp":
+        # Whatever it says, a message opens the number's 24-hour window (core/whatsapp_window.py).
+        ctx.windows.opened(sender, event["at"], now)
     outcome = []
     if event.get("code"):
         outcome.append(join(ctx, messenger, event, now))
     if kind in BACK or kind == "text" and _one_of(ctx.config.opt_in_words, event["text"]):
-        outcome.append(f"back for {came_back(ctx, messenger, sender)}")
+        outcome.append(came_back(ctx, messenger, event))
     elif kind in LEFT or kind == "text" and _one_of(ctx.config.opt_out_words, event["text"]):
-        outcome.append(f"opted out for {opted_out(ctx, messenger, sender, kind)}")
+        outcome.append(opted_out(ctx, messenger, event))
     elif kind == "text" and not event.get("code"):
         outcome.append(f"kept for {received(ctx, messenger, event, now)}")
     result = "; ".join(outcome) or "nothing to do"
@@ -56,14 +59,18 @@ def join(ctx, messenger, event, now) -> str:
     if taken is None or not ctx.contacts.bind(user, contact, messenger, bound_id(messenger, sender)):
         reply(ctx, messenger, sender, ctx.config.invite_invalid_reply, event["key"])
         return "invite refused"
-    joined(ctx, user, contact, messenger, bound_id(messenger, sender), now)
+    joined(ctx, event, user, contact, messenger, bound_id(messenger, sender), now)
     reply(ctx, messenger, sender, ctx.config.invite_joined_reply, event["key"])
     return f"joined {user}'s contact"
 
 
-def joined(ctx, user, contact, messenger, messenger_id, now) -> None:
-    """Where a contact's newly bound id takes effect: unblocked there, its waiting deliveries sent, contact.joined."""
-    ctx.blocked.unblock(user, contact, [messenger])
+def joined(ctx, event, user, contact, messenger, messenger_id, now) -> None:
+    """Where a contact's newly bound id takes effect: unblocked there, its waiting deliveries sent, contact.joined.
+
+    Unless the person opted out after the update that joined (a /stop
+    handled first): then the contact is opted out at once.
+    """
+    ctx.opt_changes.apply(messenger, event, False, [(user, contact, messenger_id)], bind=True)
     if messenger == "telegram":
         release(ctx, user, contact, messenger_id, now)
     ctx.webhooks.record(user, "contact.joined", {
@@ -72,28 +79,40 @@ def joined(ctx, user, contact, messenger, messenger_id, now) -> None:
 
 def release(ctx, user, contact, chat_id, now) -> None:
     """Send a contact's deliveries awaiting its Telegram chat id to it now (core/awaiting.py)."""
-    released = ctx.awaiting.release(user, contact, chat_id, now, ctx.dispatcher.schedule.moment(now, now))
-    ctx.dispatcher.publish([Job(delivery_id, ticket, now, ("telegram", contact), lane)
-                            for delivery_id, ticket, lane in released])
+    released = ctx.awaiting.send_now(ctx.dispatcher, user, contact, chat_id, now)
     if released:
-        log_event(log, "inbound.released", contact_deliveries=len(released))
+        log_event(log, "inbound.released", contact_deliveries=released)
 
 
-def came_back(ctx, messenger, sender) -> int:
-    """The person started or subscribed again: their contacts there are no longer suppressed; how many."""
-    holders = ctx.contacts.holders(messenger, _held_forms(messenger, sender))
-    for user, contact, _ in holders:
-        ctx.blocked.unblock(user, contact, [messenger])
-    return len(holders)
+def came_back(ctx, messenger, event) -> str:
+    """The person started or subscribed again: their contacts there are no longer suppressed, in order."""
+    applied, contacts = _opt(ctx, messenger, event, False)
+    return f"back for {contacts}" if applied else "back, but opted out since: ignored"
 
 
-def opted_out(ctx, messenger, sender, why) -> int:
-    """The person asked for no more messages (why: stop, blocked, unsubscribed, text): suppressed; how many contacts."""
-    holders = ctx.contacts.holders(messenger, _held_forms(messenger, sender))
-    for user, contact, held in holders:
-        ctx.blocked.opt_out(user, contact, messenger, held)
-    log_event(log, "inbound.opted_out", messenger=messenger, reason="opted_out", by=why, contacts=len(holders))
-    return len(holders)
+def opted_out(ctx, messenger, event) -> str:
+    """The person asked for no more messages (a stop, block, unsubscribed or STOP text): suppressed, in order."""
+    applied, contacts = _opt(ctx, messenger, event, True)
+    if not applied:
+        return "opted out, but back since: ignored"
+    log_event(log, "inbound.opted_out", messenger=messenger, reason="opted_out", by=event["kind"],
+              contacts=contacts)
+    return f"opted out for {contacts}"
+
+
+def _opt(ctx, messenger, event, out) -> tuple:
+    """Opt the sender's contacts out or back in (core/opt_changes.py): if it was the newest, how many contacts.
+
+    A contact that an invite bound meanwhile, its join applied before this
+    change was, is found by reading the holders again and gets it too.
+    """
+    forms = _held_forms(messenger, event["sender"])
+    holders = ctx.contacts.holders(messenger, forms)
+    applied = ctx.opt_changes.apply(messenger, event, out, holders)
+    later = ctx.contacts.holders(messenger, forms) if applied else holders
+    if set(later) != set(holders):
+        applied = ctx.opt_changes.apply(messenger, event, out, later)
+    return applied, len(later)
 
 
 def received(ctx, messenger, event, now) -> int:

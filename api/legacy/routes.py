@@ -10,7 +10,7 @@ from api.legacy.schemas import (AddContactSchema, RemoveContactSchema, SendSchem
                                 UserSchema)
 from api.limits import charge
 from api.sending import send_message
-from api.services import services
+from api.services import release_waiting, services
 from core.timeutil import epoch_to_wallclock, wallclock_to_epoch
 
 bp = Blueprint("legacy", __name__, url_prefix="/api")
@@ -61,6 +61,7 @@ def add_contact():
     data = load(AddContactSchema())
     contact = data["contact"]
     services().contacts.add(data["user_name"], contact["name"], contact["messangers"])
+    release_waiting(data["user_name"], contact["name"], contact["messangers"])
     return {"success": True}
 
 

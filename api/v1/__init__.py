@@ -92,7 +92,7 @@ def blueprint(name, description) -> Blueprint:
 
 def init_app(app):
     """Add /api/v1 and its documentation to the app."""
-    from api.v1 import contacts, failed, inbox, invites, me, messages, schedules, tokens, webhooks
+    from api.v1 import contacts, failed, inbox, invites, me, messages, schedules, tokens, webhooks, whatsapp
 
     app.config.update(SETTINGS)
     api = Api(app)
@@ -109,5 +109,5 @@ def init_app(app):
     api.register_converter(MessageId, lambda _: {"type": "string"})
     app.register_blueprint(flask.Blueprint(
         "docs-assets", __name__, static_folder=swagger_ui_path, static_url_path=DOCS_ASSETS))
-    for module in (me, tokens, contacts, invites, inbox, messages, schedules, failed, webhooks):
+    for module in (me, tokens, contacts, invites, inbox, messages, schedules, failed, webhooks, whatsapp):
         api.register_blueprint(module.blp)

@@ -12,7 +12,7 @@ from api.auth import current_user
 from api.bodies import body_limit
 from api.errors import ApiError
 from api.fields import ContactName
-from api.services import services
+from api.services import release_waiting, services
 from api.v1 import blueprint
 from api.v1.contact_import import CSV_TYPE, Book
 from core.config import MESSENGERS
@@ -74,6 +74,7 @@ class Contacts(MethodView):
         if not services().contacts.create(user, name, contact, profile=contact):
             raise ApiError(409, f"A contact named {name!r} exists; PUT /contacts/{{name}} replaces it.",
                            {"json": {"name": ["A contact of this name exists."]}})
+        release_waiting(user, name, contact)
         return _view(user, name, contact)
 
 
@@ -138,7 +139,11 @@ class Contact(MethodView):
     @blp.arguments(ContactIdsSchema)
     @blp.response(200, ContactViewSchema)
     def put(self, ids, name):
-        """Create the contact, or replace it: its IDs, time zone and fields (one left out: none)."""
+        """Create the contact, or replace it: its IDs, time zone and fields (one left out: none).
+
+        A Telegram chat id given here sends the contact's deliveries that
+        wait for one (`awaiting_contact`) to it at once, as an invite does.
+        """
         # Every ID is optional, so only this tells a forgotten body from "no messengers".
         if not isinstance(request.get_json(silent=True), dict):
             raise ApiError(400, "The request body must be a JSON object of messenger IDs.",
@@ -150,6 +155,7 @@ class Contact(MethodView):
                            {"path": {"name": exc.messages}}) from None
         user = current_user()
         services().contacts.add(user, name, ids, profile=ids)
+        release_waiting(user, name, ids)
         return _view(user, name, ids)
 
     @blp.response(204)

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from api.send_fields import WhatsAppTemplateSchema
 from api.v1.schemas import answer_field, answer_timestamp
 from core.config import MESSENGERS
 from core.statuses import STATUSES
@@ -28,6 +29,9 @@ class DeliverySchema(Schema):
                                                                  "local time out of quiet hours."})
     text = fields.String(metadata={"description": "Its own text, a template's rendering for its "
                                                   "contact (sends with `template` only)."})
+    whatsapp_template = fields.Nested(WhatsAppTemplateSchema, metadata={
+        "description": "What it goes as outside WhatsApp's 24-hour window, its params rendered "
+                       "for its contact (WhatsApp deliveries of sends with `whatsapp_template`)."})
 
 
 class MessageSchema(Schema):
@@ -44,6 +48,8 @@ class MessageSchema(Schema):
     local_time = fields.String(metadata={"description": "The wall time asked for, in each "
                                                         "contact's zone."})
     quiet_hours = fields.List(fields.String(), metadata={"description": "The quiet window asked for."})
+    whatsapp_template = fields.Nested(WhatsAppTemplateSchema, metadata={
+        "description": "The WhatsApp template asked for, as given."})
     schedule_id = fields.String(metadata={"description": "The recurring send that made it."})
     deliveries = answer_field(fields.List, cls_or_instance=fields.Nested(DeliverySchema))
 
@@ -56,6 +62,8 @@ class PreviewDeliverySchema(Schema):
     to = answer_field()
     text = answer_field()
     due_at = answer_timestamp()
+    whatsapp_template = fields.Nested(WhatsAppTemplateSchema, metadata={
+        "description": "What it would go as outside WhatsApp's 24-hour window, its params rendered."})
 
 
 class PreviewSchema(Schema):

@@ -8,8 +8,8 @@ from core.recurring import CronRefused, checked_cron
 
 CRON_MAX = 200
 # What a schedule keeps of its body: a run sends it as POST /api/v1/messages would.
-SEND_FIELDS = ("to", "text", "template", "quiet_hours", "messengers", "fallback", "fallback_after",
-               "fallback_within")
+SEND_FIELDS = ("to", "text", "template", "whatsapp_template", "quiet_hours", "messengers", "fallback",
+               "fallback_after", "fallback_within")
 
 
 def _cron(expr):

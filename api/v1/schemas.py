@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 
 from api.fields import (LONG_TEXT_MAX, NAME_MAX, NO_CONTROL_PATTERN, ContactName, MessengerId, Names, Text,
                         When, message_text_field)
-from api.send_fields import LocalTime, QuietHours
+from api.send_fields import LocalTime, QuietHours, WhatsAppTemplateSchema
 from api.services import max_recipients
 from core.config import MESSENGERS
 from core.contacts import FIELD_KEY_MAX, FIELD_KEY_PATTERN, FIELD_VALUE_MAX, FIELDS_MAX, TIME_ZONES
@@ -178,6 +178,12 @@ class SendSchema(Schema):
         "description": "Render `text` per contact in Jinja2's sandbox: variables `name`, `fields` "
                        "(the contact's), `messenger`; filters, if/elif/else, comparisons, `~`. "
                        "Anything undefined, or not allowed, refuses the whole send (422)."})
+    whatsapp_template = fields.Nested(WhatsAppTemplateSchema, load_default=None, metadata={
+        "description": "For WhatsApp deliveries (MESSENGER_API=real): outside the 24 hours after "
+                       "the contact last wrote to the business, this approved template goes instead "
+                       "of the text; without it such a delivery fails at once (a fallback chain "
+                       "moves on). A template the business account does not have APPROVED in that "
+                       "language, or the wrong number of `params`, is a 422."})
     not_before = When(load_default=None, metadata={
         "description": "ISO 8601 with a UTC offset, or [Y, M, D, h, m, s] in the service's "
                        "time zone; now or past means at once. Default: now."})

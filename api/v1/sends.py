@@ -10,6 +10,7 @@ from api.fields import LONG_TEXT_MAX
 from api.sending import plan_message, send_message, template_refused
 from api.v1.schemas import FALLBACK_WITHIN
 from api.v1.views import new_message_view, recorded_view
+from api.whatsapp import send_template
 from core.config import MESSENGERS
 from core.idempotency import KeyLost
 from core.personal import Personal
@@ -87,12 +88,17 @@ def preview(svc, user, data) -> dict:
     message = plan_message(svc, user, data["to"], data["text"], field="to", **_planned(svc, data))
     return {"deliveries": [
         {"contact": d.contact, "messenger": d.messenger, "to": d.to, "text": d.text or message.text,
-         "due_at": epoch_to_iso(max(message.due if d.due is None else d.due, message.created_at))}
+         "due_at": epoch_to_iso(max(message.due if d.due is None else d.due, message.created_at)),
+         **({"whatsapp_template": json.loads(d.whatsapp_template)} if d.whatsapp_template else {})}
         for d in message.deliveries]}
 
 
 def _planned(svc, data, asked=None) -> dict:
-    """send_message's keywords for a v1 send's due time, messengers, chain and personal parts."""
+    """send_message's keywords for a v1 send's due time, messengers, chain and personal parts.
+
+    A `whatsapp_template` is checked here against the business account's
+    templates (a 422, or a 503 if they cannot be synced), before anything is written.
+    """
     tz = svc.config.timezone
     local = data.get("local_time")
     if local is not None:
@@ -118,14 +124,19 @@ def _planned(svc, data, asked=None) -> dict:
         except TemplateRefused as exc:
             raise template_refused(exc) from None
         asked["template"] = 1
+    whatsapp = None
+    if data.get("whatsapp_template") is not None:
+        whatsapp = send_template(svc, data["whatsapp_template"], template is not None,
+                                 svc.config.template_send_budget)
+        asked["whatsapp_template"] = json.dumps(data["whatsapp_template"], ensure_ascii=False)
     quiet = data.get("quiet_hours")
     if local is not None:
         asked["local_time"] = local.isoformat(timespec="minutes" if not local.second else "seconds")
     if quiet is not None:
         asked["quiet_hours"] = json.dumps([t.strftime("%H:%M") for t in quiet])
     personal = None
-    if template or local is not None or quiet is not None:
-        personal = Personal(due, tz, template, local, quiet)
+    if template or local is not None or quiet is not None or whatsapp is not None:
+        personal = Personal(due, tz, template, local, quiet, whatsapp)
     return {"due": due, "wallclock": wallclock, "messengers": messengers, "fallback": fallback,
             "personal": personal, "asked": asked}
 

@@ -19,7 +19,7 @@ def new_message_view(message, now) -> dict:
         deliveries.append({"contact": d.contact, "messenger": d.messenger, "to": d.to,
                            "status": STANDBY if d.waits else waiting_status(due, now), "attempts": 0,
                            "last_error": "", "updated_at": now, "step": d.step, "due_at": due,
-                           "text": d.text})
+                           "text": d.text, "whatsapp_template": d.whatsapp_template})
     return message_view(message.id, fields, [d.id for d in message.deliveries], deliveries)
 
 

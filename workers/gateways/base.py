@@ -9,7 +9,7 @@ import pycurl
 
 from workers.retry import parse_retry_after
 
-# kind: sent, transient, permanent or blocked; provider_id: the messenger's
+# kind: sent, transient, permanent, blocked or opted_out; provider_id: the messenger's
 # own id of a sent message, which its receipts name.
 Outcome = namedtuple("Outcome", "kind error retry_after provider_id", defaults=(None, None))
 SENT = Outcome("sent", "")
@@ -36,6 +36,11 @@ def permanent(error) -> Outcome:
 def blocked(error) -> Outcome:
     """A refusal that means the person will not receive from us on this messenger ID."""
     return Outcome("blocked", error)
+
+
+def opted_out(error) -> Outcome:
+    """A refusal that says the person turned the bot away (blocked it): an opt-out, as if they said STOP."""
+    return Outcome("opted_out", error)
 
 
 def json_body(response):

@@ -10,7 +10,7 @@ Limits: about 30 messages per second overall and one per second per chat
 """
 
 from workers.gateways.base import (
-    SENT, Outcome, blocked, classify_http, json_body, permanent, retry_after_header, transient,
+    SENT, Outcome, blocked, classify_http, json_body, opted_out, permanent, retry_after_header, transient,
     unexpected,
 )
 
@@ -18,10 +18,13 @@ from workers.gateways.base import (
 # the bot cannot initiate a conversation with the user, the bot was kicked
 # from the group: none of them will receive the bot's messages.
 BLOCKED_CODES = frozenset({403})
+# Of those, the person's own doing, as a my_chat_member to "kicked" tells
+# of it (https://core.telegram.org/bots/api#chatmemberupdated): an opt-out.
+OPTED_OUT = "Forbidden: bot was blocked by the user"
 
 
 def classify_telegram(response) -> Outcome:
-    """Sent on ok; transient on 429 (with retry_after) and 5xx; blocked on 403; permanent otherwise."""
+    """Sent on ok; transient on 429 (with retry_after) and 5xx; opted out or blocked on 403; else permanent."""
     body = json_body(response)
     if not isinstance(body, dict) or not isinstance(body.get("ok"), bool):
         return unexpected(response) if response.status < 300 else classify_http(response)
@@ -38,7 +41,9 @@ def classify_telegram(response) -> Outcome:
         if retry_after is None:
             retry_after = retry_after_header(response)
         return transient(error, retry_after)
-    return blocked(error) if code in BLOCKED_CODES else permanent(error)
+    if code in BLOCKED_CODES:
+        return opted_out(error) if body.get("description") == OPTED_OUT else blocked(error)
+    return permanent(error)
 
 
 class TelegramGateway:

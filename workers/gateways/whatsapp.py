@@ -2,7 +2,10 @@
 
 Request: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
 (Bearer token; `messaging_product: "whatsapp"`, `to`, `type: "text"`,
-`text.body`). Errors are Graph API errors {"error": {"message", "type", "code",
+`text.body`; or, outside the 24-hour window, `type: "template"` with the
+template's name, language code and body parameters:
+https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates).
+Errors are Graph API errors {"error": {"message", "type", "code",
 "error_data": {"details"}, "fbtrace_id"}}, sorted here by `code` as Meta asks:
 https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
 Throughput: 80 messages per second per business phone number by default
@@ -56,7 +59,7 @@ def _message_id(body):
 
 
 class WhatsAppGateway:
-    """A business phone number sending text messages to WhatsApp users."""
+    """A business phone number sending texts and message templates to WhatsApp users."""
 
     messenger = "whatsapp"
 
@@ -75,5 +78,18 @@ class WhatsAppGateway:
             "to": to,
             "type": "text",
             "text": {"preview_url": False, "body": text},
+        }
+        return self._transport.post(self.url, body, key, classify_whatsapp, self._headers)
+
+    def send_template(self, to, template, key) -> Outcome:
+        """Send an approved template ({name, language, params}) to the WhatsApp user `to`."""
+        parameters = [{"type": "text", "text": text} for text in template["params"]]
+        body = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "template",
+            "template": {"name": template["name"], "language": {"code": template["language"]},
+                         "components": [{"type": "body", "parameters": parameters}] if parameters else []},
         }
         return self._transport.post(self.url, body, key, classify_whatsapp, self._headers)
