@@ -3,8 +3,10 @@
 A contact's invite is a code per messenger, each 144 random bits
 (`inv_` and 24 URL-safe characters, which a Telegram start payload
 allows), kept in Redis under its hash (Keys.invite) with its user, contact
-and expiry for INVITE_TTL_DAYS. The first person to follow it takes it
-(GETDEL): used, expired or unknown, it binds nothing.
+and expiry for INVITE_TTL_DAYS. The first person to follow it takes it,
+and it keeps their id until it expires: followed again by them (a redelivered
+or retried update, a second tap), it binds again; by anyone else, or used,
+expired or unknown, it binds nothing.
 """
 
 import json
@@ -12,10 +14,25 @@ import secrets
 from urllib.parse import quote
 
 from core.config import MESSENGERS
+from core.lua import Script
 from core.timeutil import epoch_to_iso
 
 CODE_PREFIX = "inv_"
 CODE_BYTES = 18
+
+# KEYS: the invite. ARGV: who follows it. The record, if free or theirs already.
+_TAKE = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local record = cjson.decode(raw)
+if record.taken_by then
+  if record.taken_by == ARGV[1] then return raw end
+  return false
+end
+record.taken_by = ARGV[1]
+redis.call('SET', KEYS[1], cjson.encode(record), 'KEEPTTL')
+return raw
+"""
 
 
 def links(config, codes) -> dict:
@@ -35,6 +52,7 @@ class InviteStore:
         self._redis = redis
         self._keys = keys
         self._config = config
+        self._take = Script(redis, _TAKE)
 
     @property
     def ttl(self) -> float:
@@ -56,9 +74,9 @@ class InviteStore:
         pipe.execute()
         return invites
 
-    def take(self, messenger, code, now):
-        """The (user, contact) a code followed on messenger binds, using it up; None if it binds nothing."""
-        raw = self._redis.getdel(self._keys.invite(messenger, code))
+    def take(self, messenger, code, sender, now):
+        """The (user, contact) a code followed on messenger by sender binds; None if it binds nothing."""
+        raw = self._take([self._keys.invite(messenger, code)], [str(sender)])
         if raw is None:
             return None
         record = json.loads(raw)

@@ -125,6 +125,9 @@ def test_used_expired_unknown_other_messengers_and_deleted_contacts_codes_bind_n
     code = code_of(links["telegram"], "telegram")
     act(stack, "telegram/start", chat_id=1001, payload=code)
     bound(stack, alice, "telegram", "1001")
+    # Followed again by the same person, it still is theirs.
+    act(stack, "telegram/start", chat_id=1001, payload=code)
+    assert told(stack, "telegram", "1001", JOINED, count=2).count(INVALID) == 0
     # Used: a second person with the same code.
     act(stack, "telegram/start", chat_id=1002, payload=code)
     told(stack, "telegram", "1002", INVALID)

@@ -54,7 +54,7 @@ def bound_id(messenger, sender) -> str:
 def join(ctx, messenger, event, now) -> str:
     """Bind the sender's id to the contact an invite code was made for, and tell the person either way."""
     sender = event["sender"]
-    taken = ctx.invites.take(messenger, event["code"], now)
+    taken = ctx.invites.take(messenger, event["code"], sender, now)
     user, contact = taken or (None, None)
     if taken is None or not ctx.contacts.bind(user, contact, messenger, bound_id(messenger, sender)):
         reply(ctx, messenger, sender, ctx.config.invite_invalid_reply, event["key"])
