@@ -110,7 +110,7 @@ def completion(shell):
     """Print the shell completion script.
 
     The script completes the `dispatcher` command, so completion needs the
-    CLI on your PATH under that name (see README.md, "Shell completion");
+    CLI on your PATH under that name (see docs/guides/command-line.md, "Shell completion");
     then load the script from your shell's rc file.
 
     \b

@@ -182,8 +182,8 @@ class Config:
     # A request body longer than this is refused (413) before it is read.
     max_body_bytes: int = 1024 * 1024
     # The same for POST /api/v1/contacts/import alone: 100,000 contacts with
-    # all three IDs are 12-20 MiB of JSON, 7-9 MiB of CSV (README, "How
-    # contacts are stored").
+    # all three IDs are 12-20 MiB of JSON, 7-9 MiB of CSV (docs/guides/contacts.md,
+    # "How contacts are stored").
     max_import_bytes: int = 64 * 1024 * 1024
     # Contacts one import (POST /api/v1/contacts/import) may hold.
     max_import_contacts: int = 100_000

@@ -5,7 +5,8 @@ declaration, connection checks), and one send to 10,000 contacts publishes
 20,000 tasks. This writes the very message kombu's Redis transport would
 write, from a template Celery itself built, into the caller's pipeline, so a
 send's records and its tasks land in one MULTI/EXEC: all or nothing.
-It relies on the broker being the service's Redis, as SPEC §1 lays down.
+It relies on the broker being the service's Redis, as every deployment of
+the service has it (docs/architecture.md).
 
 What monitors such as Flower show of a task comes from its headers: its id,
 root and parent ids, retries, and `argsrepr`/`kwargsrepr`, the text Celery

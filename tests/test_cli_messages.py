@@ -1,4 +1,4 @@
-"""`python cli.py send`, `messages ...` and `failed ...` against the live stack, README's quick start too."""
+"""`python cli.py send`, `messages ...` and `failed ...` against the live stack, the command line guide's quick start too."""
 
 import json
 import os
@@ -39,7 +39,7 @@ def failed_records(cli):
     return json.loads(cli("failed", "ls", "--json").stdout)
 
 
-def test_readme_quick_start(stack, cli, book):
+def test_the_command_line_quick_start(stack, cli, book):
     result = cli("send", "Hello there", "--to", "Artem", "--to", "Lera", "--at", "+5s", "--wait")
     # Viber always fails here, so the send as a whole reports a failure.
     assert result.exit_code == 1

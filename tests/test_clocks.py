@@ -17,7 +17,7 @@ from stack.process import Process
 from stack.specs import spec_for
 
 COUNT = 20
-# A host's clock this far off the Redis server's (README: "Clocks").
+# A host's clock this far off the Redis server's (docs/guides/several-hosts.md, "Clocks").
 SKEW = 1.0
 
 

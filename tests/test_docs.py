@@ -185,7 +185,15 @@ def test_the_javascript_signature_check_accepts_what_the_service_signs_and_nothi
 
 
 def test_no_page_points_outside_the_repository():
-    for path in (ROOT / "docs").rglob("*.md"):
+    for path in [*(ROOT / "docs").rglob("*.md"), ROOT / "README.md"]:
         text = path.read_text(encoding="utf-8")
         assert "shared/" not in text and "SPEC" not in text, path
         assert not re.search(r"\b[Ii]ssue \d+", text), path
+
+
+def test_the_readme_links_only_to_files_in_the_repository():
+    # The site's build checks the pages' links; the README is not part of it.
+    links = re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert len(links) > 10
+    for link in links:
+        assert (ROOT / link).exists(), link

@@ -1,5 +1,7 @@
 """docs/getting-started.md run as a newcomer runs it: its shell blocks, as written, against a stack
-at the shipped defaults in token mode. Only the addresses change, from `make run`'s to the stack's."""
+at the shipped defaults in token mode. Only the addresses change, from `make run`'s to the stack's.
+README.md's first send is the same commands in one block, held to the page's line for line, so the
+front page works as pasted too."""
 
 import json
 import os
@@ -7,11 +9,14 @@ import re
 import subprocess
 from dataclasses import fields
 
+import pytest
+
 from apiclient import received
 from core.config import Config
 from helpers import ROOT, wait_until
 
 PAGE = ROOT / "docs" / "getting-started.md"
+README = ROOT / "README.md"
 # Where `make run` listens, as the page writes it.
 PROXY, GATEWAY = "http://127.0.0.1:8080", "http://127.0.0.1:8081"
 SHELL_BLOCK = re.compile(r"^(<!-- test -->\n)?```sh\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -20,18 +25,31 @@ SETTINGS = {f.name.upper() for f in fields(Config)} | {
     "DISPATCHER_URL", "DISPATCHER_TOKEN", "DISPATCHER_CONFIG", "DISPATCHER_TIMEOUT"}
 
 
-def shell_blocks():
-    """(marked for testing, text) of every `sh` block on the page, in order."""
-    return [(bool(mark), text) for mark, text in SHELL_BLOCK.findall(PAGE.read_text(encoding="utf-8"))]
+def shell_blocks(path=PAGE):
+    """(marked for testing, text) of every `sh` block of a Markdown file, in order."""
+    return [(bool(mark), text) for mark, text in SHELL_BLOCK.findall(path.read_text(encoding="utf-8"))]
 
 
-def test_every_command_on_the_page_is_run_but_the_two_that_start_things():
-    blocks = shell_blocks()
-    assert sum(marked for marked, _ in blocks) >= 4
+def marked_commands(path):
+    """The command lines of a file's marked blocks, in order; blank and comment-only lines left out."""
+    return [line for marked, text in shell_blocks(path) if marked
+            for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+@pytest.mark.parametrize("path, least", [(PAGE, 4), (README, 1)], ids=["page", "readme"])
+def test_every_command_is_run_but_those_that_start_things(path, least):
+    blocks = shell_blocks(path)
+    assert sum(marked for marked, _ in blocks) >= least
     for marked, text in blocks:
         if not marked:
-            # `make run` and `make test`: the stack below stands in for the first.
+            # `make run`, `make test`, `make docs`: the stack below stands in for the first.
             assert all(line.startswith("make ") for line in text.splitlines()), text
+
+
+def test_the_readme_first_send_is_the_pages_commands():
+    page = marked_commands(PAGE)
+    assert len(page) > 10
+    assert marked_commands(README) == page
 
 
 def test_the_first_send_works_as_written(make_stack, tmp_path):

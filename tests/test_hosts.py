@@ -2,7 +2,7 @@
 
 Host 1 is a whole stack (stores, gateway, API, worker, scheduler); host 2 is
 `python -m stack` with REDIS_URL, MONGO_URL and GATEWAY_URL set to host 1's,
-as README's "Running on several machines" tells: it starts only its API (and
+as docs/guides/several-hosts.md tells: it starts only its API (and
 proxy), worker and scheduler. Both at the shipped delivery settings.
 """
 

@@ -15,7 +15,7 @@ from core.config import Config
 
 IMPORT = "/api/v1/contacts/import"
 MIB = 1024 * 1024
-# The README's figure: the most an API worker holds at once for one import of MAX_IMPORT_BYTES.
+# The figure docs/guides/contacts.md gives: the most an API worker holds at once for one import of MAX_IMPORT_BYTES.
 PEAK_LIMIT = 300 * MIB
 WAIT = 240
 

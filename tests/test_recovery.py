@@ -25,7 +25,8 @@ from workers.context import WorkerContext
 from workers.delivery import attempt_delivery
 from workers.scheduler import hand_over_due, next_step
 
-# SPEC §3: sent within this long of its due time, or of the kill if later.
+# The delivery promise (docs/concepts/delivery-promise.md): sent within this
+# long of its due time, or of the kill if later.
 PROMISE = 30.0
 
 
