@@ -157,6 +157,7 @@ def test_openapi_document_describes_v1_with_bearer_auth(stack):
         ("GET", "/api/v1/webhooks/{webhook_id}/attempts"),
         ("POST", "/api/v1/contacts/{name}/invites"), ("POST", "/api/v1/invites"),
         ("GET", "/api/v1/contacts/{name}/inbox"), ("GET", "/api/v1/inbox"),
+        ("GET", "/api/v1/whatsapp/templates"),
     }
 
 

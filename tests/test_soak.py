@@ -14,6 +14,8 @@ from soak.load import Accepted, Plan
 from soak.observe import Look
 from soak.report import render
 
+pytestmark = pytest.mark.timing
+
 REPO = Path(__file__).resolve().parent.parent
 SHORT_SOAK = ["--seconds", "60", "--contacts", "40", "--rate", "2"]
 # Start-up, 60 s of sends, the last due 60 s later, drain and settle, stop.
