@@ -19,14 +19,15 @@ def create_app(config: Config | None = None) -> Flask:
     from api.inbound import bp as inbound_bp
     from api.legacy.routes import bp as legacy_bp
     from api.receipts import bp as receipts_bp
-    from api.services import Services
+    from core.services import Services
 
     config = config or Config.from_env()
     setup_logging(config.log_level)
     app = Flask(__name__)
     bodies.init_app(app, config)
     app.json.sort_keys = False
-    app.extensions["dispatcher"] = Services(config)
+    # It records sends: core/services.py says what that changes.
+    app.extensions["dispatcher"] = Services(config, records_sends=True)
     register_error_handlers(app)
     metrics.init_app(app)
     limits.init_app(app)

@@ -10,6 +10,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from core.sending.errors import KeyConflict, SendError, SendRefused
+
 STORE_ERRORS = {
     ConnectionFailure: "mongo",
     RedisConnectionError: "redis",
@@ -37,6 +39,21 @@ def error_body(code, message, errors=None) -> dict:
     if request.blueprint == "legacy":
         body = {"success": False, **body}
     return body
+
+
+def send_error(err: SendError):
+    """A send's refusal (core/sending/errors.py) as the one shape: its status, the field at fault, when to retry."""
+    errors = None
+    if isinstance(err, SendRefused):
+        path = (err.field,) if isinstance(err.field, str) else err.field
+        at = err.problems
+        for name in reversed(path):
+            at = {name: at}
+        errors = {"json": at}
+    elif isinstance(err, KeyConflict):
+        errors = {"headers": {"Idempotency-Key": [err.problem]}}
+    headers = {"Retry-After": str(err.retry_after)} if err.retry_after else {}
+    return error_body(err.status, err.message, errors), err.status, headers
 
 
 def http_error(err):
@@ -68,6 +85,8 @@ def register_error_handlers(app):
     @app.errorhandler(ApiError)
     def _api_error(err):
         return error_body(err.code, err.message, err.errors), err.code, err.headers
+
+    app.register_error_handler(SendError, send_error)
 
     @app.errorhandler(ValidationError)
     def _invalid(err):

@@ -6,13 +6,13 @@ from datetime import datetime, timezone
 
 from marshmallow import ValidationError, fields, validate
 
+# A /api/v1 text's bound, which the schemas take from here with the other fields' bounds.
+from core.texts import LONG_TEXT_MAX as LONG_TEXT_MAX
 from core.texts import unicode_problem
 
 NAME_MAX = 100
 ID_MAX = 256
 TEXT_MAX = 4096
-# A /api/v1 text: longer than a messenger takes goes in parts (core/parts.py).
-LONG_TEXT_MAX = 20000
 
 
 # Unicode's control characters (category Cc), as documented and as checked.

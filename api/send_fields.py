@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from api.fields import NO_CONTROL_PATTERN, Text, documented, in_year_range
 from core.timing import TIME_OF_DAY_PATTERN, parse_time_of_day
+from core.whatsapp_templates import TEMPLATE_NAME_MAX, TEMPLATE_PARAM_MAX, TEMPLATE_PARAMS_MAX
 
 
 class LocalTime(fields.Field):
@@ -45,13 +46,6 @@ class QuietHours(fields.Field):
         if start == end:
             raise ValidationError("Start and end are the same time: the window would be empty.")
         return start, end
-
-
-# WhatsApp's own bounds: a template's name is at most 512 characters, and a
-# body parameter's text at most 1,024 with no line break or tab (error 132018).
-TEMPLATE_NAME_MAX = 512
-TEMPLATE_PARAM_MAX = 1024
-TEMPLATE_PARAMS_MAX = 100
 
 
 class WhatsAppTemplateSchema(Schema):

@@ -51,7 +51,7 @@ def frame_name(frame):
 
 
 # Functions whose time is broken down by the function they call.
-FOCUS = ("attempt_delivery (workers/delivery.py)", "send_message (api/sending.py)",
+FOCUS = ("attempt_delivery (workers/delivery.py)", "send_message (core/sending/record.py)",
          "send (api/legacy/routes.py)", "Dispatcher.submit (core/dispatch.py)",
          "Dispatcher.publish (core/dispatch.py)", "trace_task (celery/app/trace.py)",
          "build_tracer.<locals>.trace_task (celery/app/trace.py)")

@@ -160,11 +160,11 @@ def _run(action):
     # Imported here: pymongo and redis add a fifth of a second to every other command (and each Tab).
     from pymongo.errors import PyMongoError
 
-    from core.clients import mongo_database
-    from core.users import UnknownUser, UserExists, UserStore
+    from core.services import Services
+    from core.users import UnknownUser, UserExists
 
     try:
-        return action(UserStore(mongo_database(service_settings())))
+        return action(Services(service_settings()).users)
     except (UnknownUser, UserExists) as exc:
         raise click.ClickException(str(exc)) from exc
     except PyMongoError as exc:

@@ -8,7 +8,7 @@ from core.lua import Script
 
 ANSWER_TTL = 24 * 3600
 # A reservation lasts as long as its request may: a send records nothing
-# once it is SEND_DEADLINE old (api.sending), and this much longer covers
+# once it is SEND_DEADLINE old (core/sending/record.py), and this much longer covers
 # the recording itself. One whose request died is freed after that, so the
 # key is usable again.
 RESERVATION_MARGIN = 30
@@ -47,7 +47,7 @@ class IdempotencyStore:
         return json.loads(held) if held is not None else None
 
     def held(self, user, key, fingerprint, token):
-        """A guard for the send's transaction (core.dispatch): 409 unless the key still holds this reservation.
+        """A guard for the send's transaction (core.dispatch): KeyLost unless the key still holds this reservation.
 
         Past its reservation (a request stalled that long, past its deadline
         too) the key may have gone to a retry, which then sent: this request

@@ -2,7 +2,7 @@
 
 import json
 
-from core.statuses import DELIVERED, FINAL, NOT_NEEDED, READ, SENT
+from core.statuses import DELIVERED, FINAL, NOT_NEEDED, READ, SENT, STANDBY, waiting_status
 from core.timeutil import epoch_to_iso
 
 # Got through, from the least to the most a messenger tells of it.
@@ -72,3 +72,18 @@ def message_view(message_id, message: dict, delivery_ids, deliveries) -> dict:
         **asked,
         "deliveries": [delivery_view(delivery_id, d) for delivery_id, d in zip(delivery_ids, deliveries)],
     }
+
+
+def new_message_view(message, now) -> dict:
+    """A message just recorded, as the store holds it now (what a send answers)."""
+    # As DeliveryStore.write records it: waiting, no attempt yet.
+    fields = {"sender": message.sender, "text": message.text, "due": message.due,
+              "created_at": message.created_at, **message.asked}
+    deliveries = []
+    for d in message.deliveries:
+        due = max(message.due if d.due is None else d.due, now)
+        deliveries.append({"contact": d.contact, "messenger": d.messenger, "to": d.to,
+                           "status": STANDBY if d.waits else waiting_status(due, now), "attempts": 0,
+                           "last_error": "", "updated_at": now, "step": d.step, "due_at": due,
+                           "text": d.text, "whatsapp_template": d.whatsapp_template})
+    return message_view(message.id, fields, [d.id for d in message.deliveries], deliveries)

@@ -22,6 +22,11 @@ from core.templates import TemplateRefused
 TEMPLATES_TTL = 60
 APPROVED = "APPROVED"
 PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+# WhatsApp's own bounds: a template's name is at most 512 characters, and a
+# body parameter's text at most 1,024 with no line break or tab (error 132018).
+TEMPLATE_NAME_MAX = 512
+TEMPLATE_PARAM_MAX = 1024
+TEMPLATE_PARAMS_MAX = 100
 
 
 class TemplatesUnavailable(Exception):

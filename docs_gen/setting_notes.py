@@ -65,7 +65,9 @@ NOTES = {
     "worker_events": "Celery task events for monitors; Flower turns them on in each worker it reaches.",
     "flower_basic_auth": "`user:password` that Flower asks for. Empty: no login, and Flower's JSON API and "
                          "control buttons answer 401.",
-    "worker_nice": "Added to each worker process's nice value, so API requests get the CPU first.",
+    "worker_nice": "Added to each worker process's nice value, and to its session's where it leads one (with "
+                   "Linux's autogrouping the CPU is shared between sessions first), so API requests get the CPU "
+                   "first.",
     "store_timeout": "Seconds to wait for Redis or MongoDB before a request answers 503.",
     "log_level": "The level of the JSON log lines every part writes.",
     "cli_server": "The API the CLI talks to (also `DISPATCHER_URL` or `--server`). Empty: `make run`'s proxy.",

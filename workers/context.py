@@ -3,22 +3,7 @@
 import os
 from functools import cached_property
 
-from core.awaiting import AwaitingDeliveries
-from core.blocked import BlockedIds
-from core.clients import mongo_database, redis_client
-from core.contacts import ContactBook
-from core.deliveries import DeliveryStore
-from core.dispatch import Dispatcher
-from core.inbox import InboxStore
-from core.invites import InviteStore
-from core.keys import Keys
-from core.metrics import DeliveryTally
-from core.opt_changes import OptChanges
-from core.parts import PartProgress
-from core.retention import Retention
-from core.webhook_posts import PostStore
-from core.webhooks import WebhookStore
-from core.whatsapp_window import CustomerWindows
+from core.services import Services
 from workers.gateways import build_gateways
 from workers.ratelimit import RateLimiter
 
@@ -26,35 +11,18 @@ _contexts: dict = {}
 os.register_at_fork(after_in_child=_contexts.clear)
 
 
-class WorkerContext:
-    """Stores, dispatcher and gateways of one process."""
-
-    def __init__(self, config):
-        redis = redis_client(config)
-        keys = Keys(config.redis_prefix)
-        self.config = config
-        self.redis = redis
-        self.keys = keys
-        self.deliveries = DeliveryStore.from_config(redis, keys, config)
-        self.parts = PartProgress(redis, keys, config.claim_lease)
-        self.dispatcher = Dispatcher(config, redis, keys)
-        self.retention = Retention(redis, keys)
-        self.gateways = build_gateways(config)
-        self.limiter = RateLimiter.from_config(redis, keys, config)
-        self.tally = DeliveryTally(redis, keys)
-        self.webhooks = WebhookStore(redis, keys)
-        self.webhook_posts = PostStore(redis, keys)
-        self.blocked = BlockedIds(redis, keys)
-        self.awaiting = AwaitingDeliveries(redis, keys)
-        self.opt_changes = OptChanges(redis, keys)
-        self.invites = InviteStore(redis, keys, config)
-        self.inbox = InboxStore(redis, keys, config)
-        self.windows = CustomerWindows(redis, keys)
+class WorkerContext(Services):
+    """The process's stores and dispatcher (core/services.py), with the gateways it sends through."""
 
     @cached_property
-    def contacts(self) -> ContactBook:
-        """The contact book, for what people send the bot (MongoDB is reached only then)."""
-        return ContactBook(mongo_database(self.config))
+    def gateways(self) -> dict:
+        """One gateway per messenger, sharing one transport."""
+        return build_gateways(self.config)
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        """Paces each messenger's sends overall and per chat, across all workers."""
+        return RateLimiter.from_config(self.redis, self.keys, self.config)
 
 
 def worker_context(config) -> WorkerContext:

@@ -13,22 +13,19 @@ import secrets
 import threading
 import time
 
-from marshmallow import ValidationError
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
-from api import create_app
-from api.errors import ApiError
-from api.services import services
-from api.v1.schemas import SendSchema
-from api.v1.sends import send
 from core.logs import log_event
 from core.recurring import missed_runs, run_after, run_before
+from core.sending.errors import KeyConflict, SendRefused, TryLater
+from core.sending.request import send, stored_send
+from core.services import Services
 
 log = logging.getLogger("workers.recurring_runs")
-# Refusals a later try may not meet: a send of the run still in progress,
-# too many open deliveries, a busy store. Tried again while within grace.
-TRY_AGAIN = (409, 429, 503)
+# Refusals a later try may not meet (a send of the run still in progress,
+# too many open deliveries, a busy store) are tried again while within grace.
+TRY_AGAIN = (KeyConflict, TryLater)
 TRY_AGAIN_PAUSE = 10.0
 
 
@@ -83,14 +80,13 @@ def _send_run(svc, record, run) -> tuple:
     """Send one run of a schedule, once per run however often tried: (outcome, fields to record)."""
     key = f"schedule-{record['_id']}-{int(run)}"
     try:
-        data = SendSchema().load(record["send"])
-        answer = send(svc, record["user"], data, key, record["send"], schedule_id=record["_id"])[0]
-    except ValidationError as exc:
-        return "refused", _error(run, 422, str(exc.messages))
-    except ApiError as exc:
-        if exc.code in TRY_AGAIN:
-            return "later", {}
-        return "refused", _error(run, exc.code, exc.message)
+        answer = send(svc, record["user"], stored_send(record["send"]), key, record["send"],
+                      schedule_id=record["_id"])[0]
+    except TRY_AGAIN:
+        return "later", {}
+    except SendRefused as exc:
+        # Recorded with the status the API would have answered the send with.
+        return "refused", _error(run, exc.status, exc.message)
     return "sent", {"last_run_at": run, "last_message_id": answer["id"], "last_error": None}
 
 
@@ -100,16 +96,15 @@ def _error(at, status, message) -> dict:
 
 def run(config, stop: threading.Event):
     """Run due schedules every `scheduler_interval` seconds until stopped; a store outage waits it out."""
-    app = create_app(config)
-    with app.app_context():
-        svc = services()
-        while not stop.is_set():
-            try:
-                # This host's clock, as the API's when it made the schedule:
-                # NTP's skew is nothing beside the grace and the hold.
-                run_due(svc, time.time(), stop)
-            except (PyMongoError, RedisError) as exc:
-                log_event(log, "schedule.store_unavailable", level=logging.WARNING, error=str(exc))
-            except Exception:  # a bug here must not stop the runs for good
-                log.exception("schedule.runs_failed")
-            stop.wait(config.scheduler_interval)
+    # Services as the API's: the runs record sends as its requests do.
+    svc = Services(config, records_sends=True)
+    while not stop.is_set():
+        try:
+            # This host's clock, as the API's when it made the schedule:
+            # NTP's skew is nothing beside the grace and the hold.
+            run_due(svc, time.time(), stop)
+        except (PyMongoError, RedisError) as exc:
+            log_event(log, "schedule.store_unavailable", level=logging.WARNING, error=str(exc))
+        except Exception:  # a bug here must not stop the runs for good
+            log.exception("schedule.runs_failed")
+        stop.wait(config.scheduler_interval)

@@ -2,15 +2,15 @@
 
 import time
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 
 from api.auth import authenticate, current_user, token_mode
 from api.errors import ApiError
 from api.legacy.schemas import (AddContactSchema, RemoveContactSchema, SendSchema,
                                 UserSchema)
 from api.limits import charge
-from api.sending import send_message
 from api.services import release_waiting, services
+from core.sending.record import send_message
 from core.timeutil import epoch_to_wallclock, wallclock_to_epoch
 
 bp = Blueprint("legacy", __name__, url_prefix="/api")
@@ -98,7 +98,8 @@ def send():
     else:
         wallclock = data["time"]
         due = wallclock_to_epoch(wallclock, tz)
-    message = send_message(svc, data["user_name"], data["names"], data["message"], due, wallclock)
+    message = send_message(svc, data["user_name"], data["names"], data["message"], due, wallclock,
+                           started=g.get("started"))
     return {"success": True, "message_id": message.id, "deliveries": len(message.deliveries)}
 
 

@@ -4,10 +4,10 @@ from flask.views import MethodView
 
 from api.auth import current_user
 from api.errors import ApiError
-from api.sending import resend_failed
 from api.services import services
 from api.v1 import blueprint
 from api.v1.schemas import FailedSchema, RetriedSchema
+from core.sending.record import resend_failed
 
 blp = blueprint("failed", "Failed deliveries: list, send again, dismiss.")
 

@@ -1,6 +1,6 @@
 """/api/v1/messages: send, list, follow and cancel messages."""
 
-from flask import request
+from flask import g, request
 from flask.views import MethodView
 
 from api.auth import current_user
@@ -9,8 +9,8 @@ from api.v1 import blueprint
 from api.v1.message_schemas import (CancelledSchema, MessageSchema, MessageSummarySchema,
                                     PreviewSchema)
 from api.v1.schemas import IdempotencyKeySchema, SendSchema
-from api.v1.sends import preview, send
 from api.v1.views import cancel_message, message_summaries, own_message
+from core.sending.request import ACCEPTED, preview, send
 
 blp = blueprint("messages", "Messages and the status of each of their deliveries.")
 
@@ -39,7 +39,11 @@ class Messages(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, data, key):
         """Send a text to contacts over each messenger they have an ID for, not before a time."""
-        return send(services(), current_user(), data, key, request.get_json())
+        # The send's deadline counts from the request's start (api/metrics.py).
+        answer, replayed = send(services(), current_user(), data, key, request.get_json(), g.get("started"))
+        if replayed is None:
+            return answer, ACCEPTED
+        return answer, replayed, {"Idempotent-Replayed": "true"}
 
 
 @blp.route("/messages/preview")

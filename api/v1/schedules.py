@@ -10,8 +10,8 @@ from api.errors import ApiError
 from api.services import services
 from api.v1 import blueprint
 from api.v1.schedule_schemas import SEND_FIELDS, NewScheduleSchema, ScheduleSchema
-from api.v1.sends import preview
 from core.recurring import SCHEDULES_MAX
+from core.sending.request import preview
 from core.timeutil import epoch_to_iso
 
 blp = blueprint("schedules", "Sends that repeat: each run of a schedule sends one message.")

@@ -10,14 +10,14 @@ from api.send_fields import LocalTime, QuietHours, WhatsAppTemplateSchema
 from api.services import max_recipients
 from core.config import MESSENGERS
 from core.contacts import FIELD_KEY_MAX, FIELD_KEY_PATTERN, FIELD_VALUE_MAX, FIELDS_MAX, TIME_ZONES
+from core.sending.request import FALLBACK_WITHIN
 
 IMPORT_MODES = ("merge", "replace")
 PAGING_ARGUMENTS = ("page", "page_size")
 # The longest a token may be made to last: ten years.
 TOKEN_DAYS_MAX = 3650
-# What ends a fallback chain, and how long a sent step waits for its receipt.
+# What ends a fallback chain, and how long a sent step may be made to wait for its receipt.
 FALLBACK_AFTER = ("sent", "delivered")
-FALLBACK_WITHIN = 300.0
 FALLBACK_WITHIN_MAX = 7 * 86400
 
 

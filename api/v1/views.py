@@ -4,39 +4,8 @@ import time
 from collections import Counter
 
 from api.errors import ApiError
-from core.statuses import STANDBY, STATUSES, waiting_status
+from core.statuses import STATUSES
 from core.views import message_head, message_view, summary_status
-
-
-def new_message_view(message, now) -> dict:
-    """A message just recorded, as the store holds it now (what a send answers)."""
-    # As DeliveryStore.write records it: waiting, no attempt yet.
-    fields = {"sender": message.sender, "text": message.text, "due": message.due,
-              "created_at": message.created_at, **message.asked}
-    deliveries = []
-    for d in message.deliveries:
-        due = max(message.due if d.due is None else d.due, now)
-        deliveries.append({"contact": d.contact, "messenger": d.messenger, "to": d.to,
-                           "status": STANDBY if d.waits else waiting_status(due, now), "attempts": 0,
-                           "last_error": "", "updated_at": now, "step": d.step, "due_at": due,
-                           "text": d.text, "whatsapp_template": d.whatsapp_template})
-    return message_view(message.id, fields, [d.id for d in message.deliveries], deliveries)
-
-
-def recorded_view(svc, user, message_id, now) -> dict:
-    """A send's answer again, rebuilt from what the send recorded at `now` (as new_message_view)."""
-    message = svc.deliveries.message(message_id)
-    if message.get("sender") != user:
-        raise ApiError(409, "This Idempotency-Key's message is no longer kept.",
-                       {"headers": {"Idempotency-Key": ["The key's message is no longer kept."]}})
-    ids = svc.deliveries.delivery_ids_of(message_id, message)
-    deliveries = []
-    for d in svc.deliveries.get_many(ids):
-        due = float(d.get("due_at") or message["due"])
-        deliveries.append({**d, "status": STANDBY if int(d.get("step") or 0) > 1
-                           else waiting_status(due, now), "attempts": 0, "last_error": "",
-                           "updated_at": now})
-    return message_view(message_id, message, ids, deliveries)
 
 
 def own_message(svc, user, message_id) -> dict:

@@ -6,7 +6,7 @@ from marshmallow import RAISE, Schema, fields
 from api.services import services
 from api.v1 import blueprint
 from api.v1.schemas import answer_field
-from api.whatsapp import account_templates
+from core.sending.whatsapp import account_templates
 
 blp = blueprint("whatsapp", "WhatsApp's message templates: what a send's `whatsapp_template` may name.")
 

@@ -1,5 +1,6 @@
 """The fake gateway's own shape: POST {base}/{messenger} with {"to", "text"}."""
 
+from core.gateway_urls import send_url
 from workers.gateways.base import Outcome, classify_http
 
 
@@ -8,7 +9,7 @@ class SimpleGateway:
 
     def __init__(self, messenger, config, transport):
         self.messenger = messenger
-        self.url = f"{config.gateway_url.rstrip('/')}/{messenger}"
+        self.url = send_url(config, messenger)
         self._transport = transport
 
     def send(self, to, text, key) -> Outcome:

@@ -9,6 +9,7 @@ Limits: about 30 messages per second overall and one per second per chat
 (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
 """
 
+from core.gateway_urls import send_url
 from workers.gateways.base import (
     SENT, Outcome, blocked, classify_http, json_body, opted_out, permanent, retry_after_header, transient,
     unexpected,
@@ -52,10 +53,9 @@ class TelegramGateway:
     messenger = "telegram"
 
     def __init__(self, config, transport):
-        base = config.telegram_api_url.rstrip("/")
-        self._endpoint = f"{base}/bot{config.telegram_bot_token}/sendMessage"
+        self._endpoint = send_url(config, self.messenger, config.telegram_bot_token)
         # The failed store keeps this; the token never leaves the process.
-        self.url = f"{base}/bot<token>/sendMessage"
+        self.url = send_url(config, self.messenger)
         self._transport = transport
 
     def send(self, to, text, key) -> Outcome:

@@ -9,6 +9,7 @@ send rate is published; broadcasts are capped at 500 requests per 10 seconds
 which is the default limit here.
 """
 
+from core.gateway_urls import send_url
 from workers.gateways.base import (
     Outcome, blocked, classify_http, json_body, permanent, retry_after_header, sent, transient,
     unexpected,
@@ -49,7 +50,7 @@ class ViberGateway:
     messenger = "viber"
 
     def __init__(self, config, transport):
-        self.url = f"{config.viber_api_url.rstrip('/')}/pa/send_message"
+        self.url = send_url(config, self.messenger)
         self._headers = {"X-Viber-Auth-Token": config.viber_auth_token}
         self._sender = {"name": config.viber_sender_name}
         self._transport = transport

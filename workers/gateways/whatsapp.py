@@ -12,6 +12,7 @@ Throughput: 80 messages per second per business phone number by default
 (https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput).
 """
 
+from core.gateway_urls import send_url
 from workers.gateways.base import (
     Outcome, blocked, classify_http, json_body, permanent, retry_after_header, sent, transient,
 )
@@ -64,9 +65,7 @@ class WhatsAppGateway:
     messenger = "whatsapp"
 
     def __init__(self, config, transport):
-        base = config.whatsapp_api_url.rstrip("/")
-        number = config.whatsapp_phone_number_id
-        self.url = f"{base}/{config.whatsapp_api_version}/{number}/messages"
+        self.url = send_url(config, self.messenger)
         self._headers = {"Authorization": f"Bearer {config.whatsapp_token}"}
         self._transport = transport
 

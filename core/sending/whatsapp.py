@@ -1,29 +1,28 @@
-"""WhatsApp's message templates as the API uses them: listed (or a 503), and a send's checked (or a 422)."""
+"""WhatsApp's message templates as a send uses them: the account's (or TryLater), a send's checked (or SendRefused)."""
 
-from api.errors import ApiError
-from api.send_fields import TEMPLATE_PARAM_MAX
+from core.sending.errors import SendRefused, TryLater
 from core.templates import MessageTemplate, TemplateRefused
-from core.whatsapp_templates import TemplateProblem, TemplatesUnavailable, WhatsAppTemplate, checked
+from core.whatsapp_templates import (TEMPLATE_PARAM_MAX, TemplateProblem, TemplatesUnavailable, WhatsAppTemplate,
+                                     checked)
 
 # Seconds a caller refused for want of the templates is told to wait.
 SYNC_PAUSE = 5
 
 
 def account_templates(svc, refresh=False) -> list:
-    """The business account's templates (synced now if `refresh`); a 503 when the Graph API does not list them."""
+    """The business account's templates (synced now if `refresh`); TryLater when the Graph API does not list them."""
     try:
         return svc.whatsapp_templates.all(refresh)
     except TemplatesUnavailable as exc:
-        raise ApiError(503, f"WhatsApp's message templates could not be synced from the Graph API ({exc}); "
-                            "nothing was written. Try again shortly; if it persists, check WHATSAPP_API_URL, "
-                            "WHATSAPP_BUSINESS_ACCOUNT_ID and WHATSAPP_TOKEN.",
-                       headers={"Retry-After": str(SYNC_PAUSE)}) from None
+        raise TryLater(f"WhatsApp's message templates could not be synced from the Graph API ({exc}); "
+                       "nothing was written. Try again shortly; if it persists, check WHATSAPP_API_URL, "
+                       "WHATSAPP_BUSINESS_ACCOUNT_ID and WHATSAPP_TOKEN.", SYNC_PAUSE) from None
 
 
-def template_problem(exc: TemplateProblem) -> ApiError:
-    """The 422 of a send's WhatsApp template that cannot go, naming its sub-field."""
-    return ApiError(422, f"The WhatsApp template cannot be used: {exc}",
-                    {"json": {"whatsapp_template": {exc.field: [str(exc)]}}})
+def template_problem(exc: TemplateProblem) -> SendRefused:
+    """The refusal of a send's WhatsApp template that cannot go, naming its sub-field."""
+    return SendRefused(f"The WhatsApp template cannot be used: {exc}", ("whatsapp_template", exc.field),
+                       [str(exc)])
 
 
 def send_template(svc, given, rendered, budget) -> WhatsAppTemplate:

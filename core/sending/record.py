@@ -1,16 +1,15 @@
-"""Sending a message: plan its deliveries from the contact book and hand them over."""
+"""Recording a send: its deliveries planned from the contact book, written and handed over in one transaction."""
 
 import time
 
-from flask import g, has_request_context
 from redis.exceptions import WatchError
 
-from api.errors import ApiError
-from api.whatsapp import template_problem
 from core.config import MESSENGERS
 from core.deliveries import open_count
 from core.dispatch import Job, TooLate
 from core.messages import new_message
+from core.sending.errors import SendRefused, TooManyOpen, TryLater, UnknownContacts
+from core.sending.whatsapp import template_problem
 from core.templates import TemplateRefused
 from core.whatsapp_templates import TemplateProblem
 
@@ -19,7 +18,8 @@ TOO_LATE_PAUSE = 5
 
 
 def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS,
-                 also=None, field="contact", fallback=None, personal=None, asked=None, guard=None):
+                 also=None, field="contact", fallback=None, personal=None, asked=None, guard=None,
+                 started=None):
     """Record a message and dispatch its deliveries; unknown names write nothing.
 
     `also(pipe, message, now)` queues more writes into the recording transaction;
@@ -28,10 +28,10 @@ def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
     `fallback` ((after, within)) makes each recipient's deliveries a chain
     over `messengers` in that order, of which only the first steps start;
     `personal` and `asked` as new_message takes them. Past SEND_DEADLINE
-    from the request's start (this call's, outside a request), nothing is
-    written: a 503.
+    from `started` (a time.perf_counter() moment: the request's start, or
+    by default this call's), nothing is written: TryLater.
     """
-    deadline = _deadline(svc)
+    deadline = (time.perf_counter() if started is None else started) + svc.config.send_deadline
     message = plan_message(svc, sender, names, text, due, wallclock, messengers, field, fallback,
                            personal, asked)
     now = time.time()
@@ -50,42 +50,33 @@ def send_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
             guard=_both(_within_open_quota(svc, sender, len(message.deliveries)), guard),
         )
     except WatchError:
-        raise ApiError(503, "Too many sends of this user at once changed its open deliveries while "
-                            "this one was recorded; nothing was written. Try again.",
-                       headers={"Retry-After": "1"}) from None
+        raise TryLater("Too many sends of this user at once changed its open deliveries while "
+                       "this one was recorded; nothing was written. Try again.", 1) from None
     except TooLate:
-        # A 503: the host was slow, not the body wrong; the proxy would
-        # have answered 504 by the time a later write was done.
-        raise ApiError(503, f"The send was not ready to be written within {svc.config.send_deadline:g} s "
-                            "of the request; nothing was written. Try again shortly, or send to fewer "
-                            "contacts at once.", headers={"Retry-After": str(TOO_LATE_PAUSE)}) from None
+        # The host was slow, not the body wrong; behind the API, the proxy
+        # would have answered 504 by the time a later write was done.
+        raise TryLater(f"The send was not ready to be written within {svc.config.send_deadline:g} s "
+                       "of the request; nothing was written. Try again shortly, or send to fewer "
+                       "contacts at once.", TOO_LATE_PAUSE) from None
     return message
-
-
-def _deadline(svc) -> float:
-    """The time.perf_counter() moment past which a send writes nothing."""
-    # api/metrics.py starts each request's clock; a send outside a request
-    # (a schedule's run) starts its own.
-    started = g.get("started") if has_request_context() else None
-    return (time.perf_counter() if started is None else started) + svc.config.send_deadline
 
 
 def plan_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS, field="contact",
                  fallback=None, personal=None, asked=None):
     """The message a send would record, from the sender's contacts; nothing written.
 
-    Unknown names are a 404 naming them; a template that does not render
-    for a contact a 422 naming `text` (or `whatsapp_template`, a parameter's).
+    Unknown names are UnknownContacts naming them; a template that does not
+    render for a contact is SendRefused naming `text` (or `whatsapp_template`, a parameter's).
     """
     limit = svc.config.max_recipients
     if len(set(names)) > limit:
-        raise ApiError(422, f"A send may name at most {limit} contacts.",
-                       {"json": {field: [f"Names {len(set(names))} contacts; at most {limit}."]}})
+        raise SendRefused(f"A send may name at most {limit} contacts.", field,
+                          [f"Names {len(set(names))} contacts; at most {limit}."])
     book = svc.contacts.recipients(sender, names, profile=personal is not None)
     missing = [n for n in names if n not in book]
     if missing:
-        raise ApiError(404, f"Unknown contact(s): {', '.join(missing)}",
-                       {"json": {field: [f"No contact named {n!r}." for n in missing]}})
+        raise UnknownContacts(f"Unknown contact(s): {', '.join(missing)}", field,
+                              [f"No contact named {n!r}." for n in missing])
     try:
         return new_message(sender, text, due, wallclock, {n: book[n] for n in names}, messengers,
                            fallback, personal, asked)
@@ -96,22 +87,22 @@ def plan_message(svc, sender, names, text, due, wallclock, messengers=MESSENGERS
         raise template_problem(exc) from None
 
 
-def template_refused(exc) -> ApiError:
-    """The 422 of a template that cannot be used."""
-    return ApiError(422, f"The text's template cannot be used: {exc}", {"json": {"text": [str(exc)]}})
+def template_refused(exc) -> SendRefused:
+    """The refusal of a text's template that cannot be used."""
+    return SendRefused(f"The text's template cannot be used: {exc}", "text", [str(exc)])
 
 
 def _within_open_quota(svc, sender, count):
-    """A guard for the send's transaction: 429 if it would take the user past MAX_OPEN_DELIVERIES."""
+    """A guard for the send's transaction: TooManyOpen if it would take the user past MAX_OPEN_DELIVERIES."""
     # Only sends and resends change the watched key; finishes count apart.
     key, limit = svc.keys.user_usage(sender), svc.config.max_open_deliveries
 
     def check(pipe):
         open_now = open_count(pipe, svc.keys, sender)
         if open_now + count > limit:
-            raise ApiError(429, f"Too many unfinished deliveries: {open_now} wait and this send adds "
-                                f"{count}; at most {limit} may wait at once. Cancel some, or send "
-                                "again once more of them are done.")
+            raise TooManyOpen(f"Too many unfinished deliveries: {open_now} wait and this send adds "
+                              f"{count}; at most {limit} may wait at once. Cancel some, or send "
+                              "again once more of them are done.")
     return [key], check
 
 
