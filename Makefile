@@ -22,8 +22,10 @@ run: install
 	@$(call need,/usr/sbin/nginx,nginx)
 	$(PYTHON) -m stack
 
-# Test modules run three at a time (each has its own ports and stacks); those
-# that check a wall-clock figure (marked `timing`) run alone afterwards.
+# The code is linted first (ruff, settings in pyproject.toml), then the docs
+# built strictly. Test modules run three at a time (each has its own ports and
+# stacks); those that check a wall-clock figure (marked `timing`) run alone
+# afterwards.
 TEST_JOBS ?= 3
 
 test: install
@@ -32,6 +34,7 @@ test: install
 	@$(call need,docker-compose,docker-compose)
 	@$(call need,faketime,faketime)
 	@$(call need,node,nodejs)
+	$(PYTHON) -m ruff check .
 	@echo "mkdocs build --strict"; site=$$(mktemp -d); trap 'rm -rf "$$site"' EXIT; \
 		NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict --quiet --site-dir "$$site"
 	$(PYTHON) -m pytest -q -n $(TEST_JOBS) --dist loadfile -m "not timing" $(PYTEST_ARGS)

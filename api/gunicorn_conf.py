@@ -1,5 +1,6 @@
 """Gunicorn's hooks for the API: `gunicorn -c python:api.gunicorn_conf ... 'api:create_app()'`."""
 
+import gc
 import ipaddress
 import json
 import logging
@@ -33,6 +34,17 @@ def on_starting(server):
         log_event(log, "auth.none_beyond_loopback", level=logging.WARNING, binds=reachable,
                   hint="AUTH_MODE=none lets anyone who can reach these addresses act as any "
                        "user; bind to 127.0.0.1 or set AUTH_MODE=token.")
+
+
+def post_worker_init(worker):
+    """Keep what loading the app made out of the garbage collector's sight, as the Celery workers do.
+
+    A full collection then scans only what came since: a few ms instead of
+    the 25-70 ms, every thread of the worker stopped, that the app's 78,000
+    objects cost on a busy host, where a webhook's answer is due in 50 ms
+    (BENCHMARKS.md, issue 29).
+    """
+    gc.freeze()
 
 
 def beyond_loopback(addresses) -> list:

@@ -1,4 +1,5 @@
-"""`admin ...`: users and their tokens, straight in MongoDB, and the bots' webhooks (run it where the service's settings are)."""
+"""`admin ...`: users and their tokens, straight in MongoDB, and the bots' webhooks (run it where the
+service's settings are)."""
 
 import click
 

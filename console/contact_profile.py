@@ -39,5 +39,5 @@ def echo_profile(contact: dict) -> None:
     zone = contact.get("timezone") or "- (the service's TIMEZONE)"
     fields = [f"{key}={value}" for key, value in (contact.get("fields") or {}).items()] or ["-"]
     labels = ["timezone:", "fields:", *[""] * (len(fields) - 1)]
-    for label, value in zip(labels, [zone, *fields]):
+    for label, value in zip(labels, [zone, *fields], strict=True):
         click.echo(f"{label:<{LABEL}}{value}")

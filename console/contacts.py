@@ -101,7 +101,7 @@ def edit(session, name, telegram, whatsapp, viber, tz, field_args):
       python cli.py contacts edit Artem --viber +799200828615 --whatsapp ""
       python cli.py contacts edit Aki --tz Europe/Helsinki --field code=B2 --field old=
     """
-    changes = {m: v for m, v in zip(MESSENGERS, (telegram, whatsapp, viber)) if v is not None}
+    changes = {m: v for m, v in zip(MESSENGERS, (telegram, whatsapp, viber), strict=True) if v is not None}
     field_changes = parse_fields(field_args)
     if not changes and tz is None and not field_changes:
         raise click.UsageError("Nothing to change: give --telegram, --whatsapp, --viber, --tz or --field.")

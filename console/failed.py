@@ -3,8 +3,7 @@
 import click
 
 from console.client import path_of
-from console.output import (echo_table, emit, json_option, local_time, page_hint, page_options, plural,
-                            shorten)
+from console.output import echo_table, emit, json_option, local_time, page_hint, page_options, plural, shorten
 from console.session import pass_session
 
 HEADERS = ("delivery", "failed at", "contact", "messenger", "attempts", "error", "message")

@@ -8,8 +8,19 @@ import click
 from console import follow as following
 from console.client import ApiError, path_of
 from console.contacts import complete_contact
-from console.output import (echo_json, echo_table, emit, json_option, local_time, note, page_hint,
-                            page_options, plural, shorten, status_style)
+from console.output import (
+    echo_json,
+    echo_table,
+    emit,
+    json_option,
+    local_time,
+    note,
+    page_hint,
+    page_options,
+    plural,
+    shorten,
+    status_style,
+)
 from console.session import pass_session
 from console.when import When, describe
 from core import statuses
@@ -131,7 +142,8 @@ def send(session, text, names, when, only, fallback, fallback_after, fallback_wi
       python cli.py send "Deploy done" --to Artem --at +5s --wait
       python cli.py send "Your code: 1234" --to Artem --fallback whatsapp,viber,telegram
       python cli.py send "Hi {{ name }}" --template --to Artem --local-time 2030-01-31T09:00 --quiet-hours 22:00-08:00
-      python cli.py send "Order A-1 is on its way" --to Artem --whatsapp-template order_update:en_US --whatsapp-param Artem --whatsapp-param A-1
+      python cli.py send "Order A-1 is on its way" --to Artem --whatsapp-template order_update:en_US \\
+        --whatsapp-param Artem --whatsapp-param A-1
     """
     if text == "-":
         text = sys.stdin.read().rstrip("\n")
@@ -271,11 +283,11 @@ def echo_deliveries(message: dict, each_own: bool = False) -> None:
              shorten(d.get("last_error"), 60)] for d in deliveries]
     if each_own:
         headers.insert(4, "due")
-        for row, delivery in zip(rows, deliveries):
+        for row, delivery in zip(rows, deliveries, strict=True):
             row.insert(4, local_time(delivery.get("due_at")))
         if message.get("template"):
             headers.append("text")
-            for row, delivery in zip(rows, deliveries):
+            for row, delivery in zip(rows, deliveries, strict=True):
                 row.append(shorten(delivery.get("text"), 40))
     echo_table(headers, rows, styles={2: status_style}, empty="No deliveries.")
 

@@ -132,7 +132,7 @@ def _cell(value) -> str:
 
 def _line(cells, widths, styles) -> str:
     padded = []
-    for i, (cell, width) in enumerate(zip(cells, widths)):
+    for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
         # Pad before styling: colour codes must not count towards the width.
         text = cell + " " * (width - _columns(cell)) if i < len(cells) - 1 else cell
         padded.append(styles[i](text) if i in styles else text)

@@ -32,7 +32,7 @@ class BlockedIds:
         if not held:
             return []
         found = self._redis.hmget(self._key, [blocked_field(m, user, contact["name"]) for m in held])
-        return [m for m, blocked_id in zip(held, found) if blocked_id == contact[m]]
+        return [m for m, blocked_id in zip(held, found, strict=True) if blocked_id == contact[m]]
 
     def opted_out(self, user, contact: dict) -> list:
         """The messengers whose current ID in `contact` opted out of the user's messages (a subset of blocked)."""
@@ -40,7 +40,7 @@ class BlockedIds:
         if not held:
             return []
         found = self._redis.hmget(self._opted_out, [blocked_field(m, user, contact["name"]) for m in held])
-        return [m for m, opted_id in zip(held, found) if opted_id == contact[m]]
+        return [m for m, opted_id in zip(held, found, strict=True) if opted_id == contact[m]]
 
     def opt_out(self, user, name, messenger, messenger_id) -> None:
         """Suppress deliveries to a contact's ID on a messenger because the person asked, until they come back."""

@@ -26,8 +26,20 @@ from core.lua import Script
 from core.messages import message_id_of
 from core.pacing import PACED_KEYS, TAKE_TURN
 from core.statuses import (
-    CANCELLABLE, CANCELLED, FAILED, NOT_NEEDED, QUEUED, RECEIPT_STEPS, RETRYING, SENDING, SENT,
-    STANDBY, SUPPRESSED, WAITING, lua_set, waiting_status,
+    CANCELLABLE,
+    CANCELLED,
+    FAILED,
+    NOT_NEEDED,
+    QUEUED,
+    RECEIPT_STEPS,
+    RETRYING,
+    SENDING,
+    SENT,
+    STANDBY,
+    SUPPRESSED,
+    WAITING,
+    lua_set,
+    waiting_status,
 )
 
 # step, last: its place in a fallback chain and the chain's last delivery's
@@ -44,6 +56,8 @@ RECEIPT_MESSENGERS = ("whatsapp", "viber")
 # `moment` unless a delivered receipt comes first), and the moment the next
 # step's schedule entry gets if it starts.
 Chain = namedtuple("Chain", "later action moment", defaults=((), "", 0))
+# A delivery outside any chain: nothing to close or start.
+NO_CHAIN = Chain()
 
 # emit(events key, webhook users key, user, type, message id, delivery id or
 # nil, status, now): an event for the user's webhooks, if they have any.
@@ -441,12 +455,12 @@ class DeliveryStore:
         # never counts from a date long gone.
         dues = [max(message.due if d.due is None else d.due, now) for d in message.deliveries]
         statuses = [STANDBY if d.waits else waiting_status(due, now)
-                    for d, due in zip(message.deliveries, dues)]
+                    for d, due in zip(message.deliveries, dues, strict=True)]
         count = len(message.deliveries)
         counts = {f"n:{s}": n for s, n in Counter(statuses).items()}
         chain = {}
         if message.fallback:
-            chain = dict(zip(("fallback_after", "fallback_within"), message.fallback))
+            chain = dict(zip(("fallback_after", "fallback_within"), message.fallback, strict=True))
         pipe.hset(k.message(message.id), mapping={
             "sender": message.sender, "text": message.text, "time": json.dumps(message.time),
             "due": message.due, "created_at": message.created_at,
@@ -457,7 +471,7 @@ class DeliveryStore:
         if not message.deliveries:
             pipe.zadd(k.retention(), {k.retention_message(message.id): now + self._keep})
         extra = {} if lane is None else {"lane": lane}
-        for d, due, status in zip(message.deliveries, dues, statuses):
+        for d, due, status in zip(message.deliveries, dues, statuses, strict=True):
             own = {"step": d.step, "last": d.last} if d.step else {}
             if d.text is not None:
                 own["text"] = d.text
@@ -493,7 +507,7 @@ class DeliveryStore:
         return Claim(*reply)
 
     def mark_sent(self, delivery_id, ticket, now, sender, messenger=None, provider_id=None,
-                  chain=Chain()) -> bool:
+                  chain=NO_CHAIN) -> bool:
         """Record a delivery of `sender`'s that the gateway accepted (as `provider_id`, if it said).
 
         A chain step's later steps are not needed (`chain.action` "close"),
@@ -517,7 +531,7 @@ class DeliveryStore:
         ))
 
     def mark_failed(self, delivery_id, ticket, attempt, now, error, sender, record: dict,
-                    blocked_id=None, chain=Chain()) -> int:
+                    blocked_id=None, chain=NO_CHAIN) -> int:
         """Record a delivery whose attempt failed for good: 0 if this ticket no longer held it.
 
         `blocked_id`: the messenger ID whose answer means the person refuses
@@ -534,14 +548,14 @@ class DeliveryStore:
                   chain.moment, attempt],
         )
 
-    def suppress(self, delivery_id, ticket, now, sender, error, chain=Chain()) -> int:
+    def suppress(self, delivery_id, ticket, now, sender, error, chain=NO_CHAIN) -> int:
         """End a waiting delivery to a blocked messenger ID, unsent (2: its chain's next step started)."""
         keys, args = self._finishing(delivery_id, ticket, sender)
         return self._suppress(keys=[*keys, *self._steps(chain.later[:1])],
                               args=[ticket, now, *args, error, chain.moment])
 
     def mark_opted_out(self, delivery_id, ticket, attempt, now, error, sender, messenger, contact, to,
-                       chain=Chain()) -> int:
+                       chain=NO_CHAIN) -> int:
         """End a delivery the person refused at its send: suppressed, `to` opted out (2: next step started)."""
         keys, args = self._finishing(delivery_id, ticket, sender)
         return self._opted_out(
@@ -558,7 +572,7 @@ class DeliveryStore:
         ))
 
     def apply_receipt(self, delivery_id, fields, provider_id, status, now, at, error="", record=None,
-                      chain=Chain()) -> int:
+                      chain=NO_CHAIN) -> int:
         """Move a delivery (its `fields`) on to a receipt's status: 0 if that would go back.
 
         0 too if the delivery no longer holds `provider_id`, the messenger's

@@ -40,13 +40,13 @@ class Retention:
                     reading.hget(k.delivery(delivery_id), "sender")
                 found = reading.execute()
             deleting.multi()
-            for message_id, (sender, count) in zip(messages, found):
+            for message_id, (sender, count) in zip(messages, found[:len(messages)], strict=True):
                 doomed = [k.message(message_id)]
                 doomed += [k.delivery(f"{message_id}-{i}") for i in range(int(count or 0))]
                 deleting.unlink(*doomed)
                 if sender is not None:
                     deleting.zrem(k.user_messages(sender), message_id)
-            for delivery_id, sender in zip(failed, found[len(messages):]):
+            for delivery_id, sender in zip(failed, found[len(messages):], strict=True):
                 if sender is not None:
                     deleting.hdel(k.failed(sender), delivery_id)
                     deleting.zrem(k.failed_index(sender), delivery_id)

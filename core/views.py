@@ -70,7 +70,7 @@ def message_view(message_id, message: dict, delivery_ids, deliveries) -> dict:
         "sender": message["sender"],
         "status": summary_status([d["status"] for d in deliveries]),
         **asked,
-        "deliveries": [delivery_view(delivery_id, d) for delivery_id, d in zip(delivery_ids, deliveries)],
+        "deliveries": [delivery_view(delivery_id, d) for delivery_id, d in zip(delivery_ids, deliveries, strict=True)],
     }
 
 

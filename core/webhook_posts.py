@@ -242,7 +242,7 @@ class PostStore:
         )
         if not acked:
             return None
-        return {webhook_id: ADD_OUTCOMES[code] for (_, webhook_id, _), code in zip(ids, codes)}
+        return {webhook_id: ADD_OUTCOMES[code] for (_, webhook_id, _), code in zip(ids, codes, strict=True)}
 
     def discard(self, group, entry_id):
         """Acknowledge and delete a stream entry that makes no post."""
@@ -268,7 +268,7 @@ class PostStore:
                 pipe.hget(k.webhook_post(post_id), "user")
             users = pipe.execute()
         # A post gone since it was read (done, dropped) has nothing to hand over.
-        found = [(user, action) for user, action in zip(users, actions) if user is not None]
+        found = [(user, action) for user, action in zip(users, actions, strict=True) if user is not None]
         if not found:
             return 0
         return self._hand_over(

@@ -25,7 +25,6 @@ def render() -> str:
     """Markdown: a heading per command (deeper commands, deeper headings), then its --help in full."""
     parts = []
     for path, ctx in commands():
-        command = ctx.command
         if path:
             level = "#" * min(len(path) + 1, 6)
             parts.append(f"{level} {' '.join(path)}\n")

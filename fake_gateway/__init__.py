@@ -10,8 +10,18 @@ from fake_gateway.limits import Limits
 from fake_gateway.people import People
 from fake_gateway.receipts import ReceiptSender
 from fake_gateway.records import Records
-from fake_gateway.routes import (credentials_key, faults_key, limits_key, people_key, receipts_key,
-                                 records_key, routes, telegram_bot_key, templates_key, viber_bot_key)
+from fake_gateway.routes import (
+    credentials_key,
+    faults_key,
+    limits_key,
+    people_key,
+    receipts_key,
+    records_key,
+    routes,
+    telegram_bot_key,
+    templates_key,
+    viber_bot_key,
+)
 from fake_gateway.templates import Templates
 
 

@@ -28,8 +28,15 @@ from fake_gateway import inbound
 from fake_gateway.apis import SHAPES
 from fake_gateway.bots import Conflict, telegram_bot_user
 from fake_gateway.receipts import WABA_ID, signature
-from fake_gateway.routes import (credentials_key, gateway_error, receipts_key, records_key,
-                                 telegram_bot_key, templates_key, viber_bot_key)
+from fake_gateway.routes import (
+    credentials_key,
+    gateway_error,
+    receipts_key,
+    records_key,
+    telegram_bot_key,
+    templates_key,
+    viber_bot_key,
+)
 from fake_gateway.templates import TemplateError
 
 routes = web.RouteTableDef()

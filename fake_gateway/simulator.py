@@ -33,8 +33,7 @@ from aiohttp import web
 from fake_gateway import inbound
 from fake_gateway.ids import whatsapp_id
 from fake_gateway.receipts import signature
-from fake_gateway.routes import (credentials_key, gateway_error, people_key, receipts_key,
-                                 records_key, viber_bot_key)
+from fake_gateway.routes import credentials_key, gateway_error, people_key, receipts_key, records_key, viber_bot_key
 
 routes = web.RouteTableDef()
 WA_ID = re.compile(r"\d{6,15}")

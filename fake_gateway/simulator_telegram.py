@@ -20,8 +20,7 @@ from aiohttp import web
 
 from fake_gateway import inbound
 from fake_gateway.bots import telegram_bot_user
-from fake_gateway.routes import (credentials_key, gateway_error, people_key, records_key,
-                                 telegram_bot_key)
+from fake_gateway.routes import credentials_key, gateway_error, people_key, records_key, telegram_bot_key
 from fake_gateway.simulator import Refused, action, field, post_callback, read_body
 
 routes = web.RouteTableDef()

@@ -13,6 +13,9 @@ from core.users import UserStore
 from helpers import free_ports
 from stack import ORDER, Stack
 
+# Fixtures shared by several test modules, kept out of the modules that test with them.
+pytest_plugins = ["fixtures_cli", "fixtures_receiver"]
+
 SERVICES = tuple(name for name in ORDER if name != "flower")
 # Retries, timeouts and restore loops short enough for a test to wait them out.
 FAST = {"retry_backoff": 0.2, "retry_backoff_max": 2.0, "http_read_timeout": 3.0, "restore_interval": 1.0}

@@ -82,7 +82,7 @@ def test_documented_refusals_fail_at_once_with_the_messengers_description(real, 
     errors = sorted(r["error"] for r in records)
     # Meta's details may follow its message.
     assert len(errors) == len(expected)
-    assert all(e.startswith(d) for e, d in zip(errors, sorted(expected.values()))), errors
+    assert all(e.startswith(d) for e, d in zip(errors, sorted(expected.values()), strict=True)), errors
     assert {r["attempts"] for r in records} == {1}
     assert {r["messenger"] for r in records} == {messenger}
     time.sleep(0.5)

@@ -86,7 +86,7 @@ def test_a_chat_id_set_by_hand_sends_the_waiting_deliveries_there_within_2_s(liv
     token = user_with_artem(stack)
     assert v1(stack, token, "POST", "/contacts", {"name": "Lera", "telegram": "LeraK"}).status_code == 201
     waiting = {name: [send(stack, token, f"{name} {n}", to=name) for n in range(2)] for name in ("Artem", "Lera")}
-    for name, message_ids in waiting.items():
+    for message_ids in waiting.values():
         for message_id in message_ids:
             reaches(stack, token, message_id, "awaiting_contact")
     # Each person started the bot by its plain link; the user learnt their chat ids some other way.
@@ -100,7 +100,8 @@ def test_a_chat_id_set_by_hand_sends_the_waiting_deliveries_there_within_2_s(liv
         set_at = time.time()
         reply = write()
         assert reply.status_code == 200, reply.text
-        wait_until(lambda: {f"{name} 0", f"{name} 1"} <= set(sent_to(stack, "telegram", str(chat))), timeout=2,
+        wanted, at = {f"{name} 0", f"{name} 1"}, str(chat)
+        wait_until(lambda wanted=wanted, at=at: wanted <= set(sent_to(stack, "telegram", at)), timeout=2,
                    message=f"{name}'s waiting deliveries at the chat id")
         assert time.time() - set_at <= 2
     # Accepted 4, arrived 4 (each once, at the chat id), failed 0; nothing went to a username.

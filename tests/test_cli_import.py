@@ -2,8 +2,6 @@
 
 import json
 
-from test_cli import cli, config_file, token, users  # noqa: F401 - fixtures
-
 BOOK = [{"name": f"c{i:04d}", "telegram": f"t{i}", "whatsapp": "", "viber": "v" if i % 2 else ""}
         for i in range(2500)]
 

@@ -1,4 +1,5 @@
-"""`python cli.py send`, `messages ...` and `failed ...` against the live stack, the command line guide's quick start too."""
+"""`python cli.py send`, `messages ...` and `failed ...` against the live stack, the command line
+guide's quick start too."""
 
 import json
 import os
@@ -12,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from apiclient import received
+from fixtures_cli import lines
 from helpers import wait_until
-from test_cli import cli, config_file, lines, token, users  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = re.compile(r"\x1b\[")

@@ -241,7 +241,7 @@ def test_table_columns_line_up_in_terminal_columns_for_any_name():
     lines = table(("name", "telegram", "status"), rows).splitlines()
     cells = [["NAME", "TELEGRAM", "STATUS"], *rows]
     # 東京タワー is the widest name: 10 columns, though only 5 code points.
-    assert [starts(line, row) for line, row in zip(lines, cells)] == [[0, 12, 22]] * len(cells)
+    assert [starts(line, row) for line, row in zip(lines, cells, strict=True)] == [[0, 12, 22]] * len(cells)
 
 
 def test_shorten_counts_columns_and_cuts_between_whole_characters():

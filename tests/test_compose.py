@@ -121,7 +121,7 @@ def test_no_literal_secret_in_the_compose_file(raw):
             for credentials in re.findall(r"://(.*)@", str(value)):
                 assert REFERENCE.sub("", credentials) in ("", ":"), f"{name}: {variable} holds literal credentials"
         command = service.get("command", [])
-        for flag, value in zip(command, command[1:]):
+        for flag, value in zip(command, command[1:], strict=False):
             if flag == "--requirepass":
                 assert REFERENCE.fullmatch(value), f"{name}: the Redis password is not taken from .env"
     assert "change-me" not in (ROOT / "docker-compose.yml").read_text()

@@ -14,7 +14,6 @@ from core.contacts import IMPORT_RETRY_AFTER, IMPORT_WAIT
 from core.users import UserStore
 from helpers import wait_until
 
-
 # Seconds a 20,000-contact import may take on a busy machine (about 3 s on a quiet one).
 BIG_WAIT = 120
 

@@ -13,7 +13,6 @@ import requests
 
 from apiclient import TIMEOUT, call, v1
 from conftest import reset, running_stack
-from test_cli import cli, config_file, token, users  # noqa: F401 - fixtures
 
 # "Zoë Léa" typed as one character per letter (NFC), and as letters followed by accents (NFD, macOS).
 NFC = "Zo\u00eb L\u00e9a"
@@ -30,7 +29,7 @@ def shipped_services(tmp_path_factory):
 
 @pytest.fixture
 def stack(shipped_services):
-    """The module's stack at the shipped settings, emptied (test_cli's fixtures use it)."""
+    """The module's stack at the shipped settings, emptied (the CLI fixtures use it)."""
     reset(shipped_services)
     return shipped_services
 

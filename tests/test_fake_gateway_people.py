@@ -1,4 +1,8 @@
-"""The fake gateway's people simulator: each action delivered to the bot as the real service sends it."""
+"""The fake gateway's people simulator: each action delivered to the bot as the real service sends it.
+
+The stand-in API (`receiver`) and a gateway process calling it back are
+fixtures (fixtures_receiver.py), as the receipts' tests start them.
+"""
 
 import hashlib
 import hmac
@@ -11,8 +15,6 @@ import requests
 from core.config import Config
 from fake_gateway.receipts import WABA_ID
 from helpers import wait_until
-# The stand-in API and a gateway process calling it back, as the receipts' tests start them.
-from test_fake_gateway_receipts import gateway, receiver  # noqa: F401
 
 TIMEOUT = 5
 CONFIG = Config()

@@ -26,7 +26,6 @@ from core.keys import Keys
 from helpers import wait_until
 from workers.context import WorkerContext
 
-
 # user:password for Flower, as FLOWER_BASIC_AUTH takes it.
 LOGIN = ("ops", "flower-test-password")
 

@@ -8,9 +8,9 @@ import redis
 
 from apiclient import add_contact, attempts, received, send
 from core.keys import Keys
+from helpers import wait_until
 from workers.context import WorkerContext
 from workers.delivery import attempt_delivery
-from helpers import wait_until
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""AUTH_MODE=none stays safe enough: JSON bodies only (no cross-site form posts), and a warning when it listens beyond loopback."""
+"""AUTH_MODE=none stays safe enough: JSON bodies only (no cross-site form posts), and a warning
+when it listens beyond loopback."""
 
 import json
 import os

@@ -57,7 +57,8 @@ def largest_book(size):
     filler = size // count - 345
     book = [{"name": f"{i:06d} " + "n" * 93, "telegram": f"t{i}" + "t" * 60, "whatsapp": f"+7920{i:07d}",
              "viber": f"+7920{i:07d}", "timezone": "Europe/Moscow",
-             "fields": {"code": f"A{i}", "note": "x" * (filler // 2), "more": "y" * (filler - filler // 2)}} for i in range(count)]
+             "fields": {"code": f"A{i}", "note": "x" * (filler // 2), "more": "y" * (filler - filler // 2)}}
+            for i in range(count)]
     return json.dumps(book).encode(), "application/json"
 
 

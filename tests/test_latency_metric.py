@@ -1,4 +1,5 @@
-"""The delivery latency histogram observes only deliveries sent, from when each was due or accepted, whichever is later."""
+"""The delivery latency histogram observes only deliveries sent, from when each was due or
+accepted, whichever is later."""
 
 import time
 

@@ -2,14 +2,15 @@
 
 import signal
 import time
-from datetime import datetime, time as daytime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from datetime import time as daytime
 
 import pytest
 from click.testing import CliRunner
 
 from apiclient import received, v1
-from console.app import main
 from conftest import token_for
+from console.app import main
 from core.timing import at_wall_time, out_of_quiet_hours
 from helpers import wait_until
 from test_v1_messages import send
@@ -189,7 +190,7 @@ def test_deliveries_arrive_at_their_local_time_across_a_killed_worker(make_stack
     names = list(zones)
     due = time.time() + 6
     accepted = {}
-    for h, name in zip(range(-4, 6), names):
+    for h, name in zip(range(-4, 6), names, strict=True):
         wall = _local_wall(due, h).isoformat()
         accepted[name] = send(stack, token, {"to": [name], "text": f"for {name}", "local_time": wall})
     planned = {n: datetime.fromisoformat(m["deliveries"][0]["due_at"]).timestamp()

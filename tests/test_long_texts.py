@@ -54,10 +54,10 @@ def test_parts_fit_the_limit_and_rebuild_the_text(text, limit):
     between = gaps(text, parts)
     # Nothing lost or doubled: only whitespace at split points (and leading) is dropped.
     assert all(SPACE.fullmatch(gap) for gap in between if gap)
-    assert "".join(p + g for p, g in zip(parts, between[1:])) == text[len(between[0]):]
+    assert "".join(p + g for p, g in zip(parts, between[1:], strict=True)) == text[len(between[0]):]
     assert all(not SPACE.match(part) for part in parts)
     pos = len(between[0])
-    for part, gap in zip(parts, between[1:]):
+    for part, gap in zip(parts, between[1:], strict=True):
         end = pos + len(part)
         if not gap and end < len(text):
             # Split inside a word only when the word alone is over the limit...

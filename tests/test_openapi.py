@@ -9,8 +9,12 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import (allow_header_conformance, negative_data_rejection,
-                                 positive_data_acceptance, unsupported_method)
+from schemathesis.checks import (
+    allow_header_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    unsupported_method,
+)
 
 from api import create_app
 from apiclient import v1
@@ -19,7 +23,7 @@ from helpers import free_ports
 
 # Stores on ports nobody uses: the request this makes counts itself in Redis,
 # which must not be the one `make run` started.
-NOWHERE = dict(zip(("redis_port", "mongo_port"), free_ports(2)))
+NOWHERE = dict(zip(("redis_port", "mongo_port"), free_ports(2), strict=True))
 SPEC = create_app(Config(**NOWHERE)).test_client().get("/api/openapi.json").get_json()
 schema = schemathesis.openapi.from_dict(SPEC)
 # Cases are made when this module is collected, before any user has a token:

@@ -9,10 +9,9 @@ import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from apiclient import call, v1, wallclock
 from core.keys import Keys
 from core.metrics import RequestTally
-
-from apiclient import call, v1, wallclock
 from helpers import wait_until
 
 

@@ -130,7 +130,8 @@ def test_a_block_heard_only_as_403_at_send_opts_out_every_holder_until_start(sta
         assert blocked(stack, alice) == ["telegram"] and blocked(stack, bob) == ["telegram"]
         assert v1(stack, alice, "POST", "/contacts/Artem/unblock").status_code == 409
         held_back = [send(stack, alice, f"held back {n}") for n in range(3)] + [send(stack, bob, "bob's")]
-        assert [final(stack, token, m) for token, m in zip([alice] * 3 + [bob], held_back)] == ["suppressed"] * 4
+        owners = [alice] * 3 + [bob]
+        assert [final(stack, token, m) for token, m in zip(owners, held_back, strict=True)] == ["suppressed"] * 4
         # Accepted 5, sent 0, failed 0: one request reached Telegram (refused), nothing after it.
         refusals = [a for a in attempts(stack, "telegram") if a["to"] == str(CHAT) and a["status"] != 200]
         assert [a["error"] for a in refusals] == ["telegram:403"]

@@ -48,7 +48,7 @@ def test_a_turn_near_enough_is_awaited_in_place_and_a_later_one_comes_back(store
     turns = [limiter.take("telegram", "a", f"d{n}|1", "u") for n in range(4)]
     assert [t.go for t in turns] == [True, True, True, False]
     assert turns[0].wait == 0
-    for turn, expected in zip(turns[1:], (0.1, 0.2, 0.3)):
+    for turn, expected in zip(turns[1:], (0.1, 0.2, 0.3), strict=True):
         assert expected - 0.02 < turn.wait <= expected
 
 
@@ -182,7 +182,7 @@ def test_several_workers_keep_each_messenger_under_its_limits_and_lose_nothing(m
     assert busiest_second(telegram) <= 20
     assert busiest_second(whatsapp) <= 10
     assert len(chatty) == 4
-    assert all(b - a >= 1.0 for a, b in zip(chatty, chatty[1:])), chatty
+    assert all(b - a >= 1.0 for a, b in zip(chatty, chatty[1:], strict=False)), chatty
     assert max(whatsapp) - min(whatsapp) >= (40 - 10) / 10
 
     client = redis.Redis.from_url(stack.config.redis_url, decode_responses=True)
@@ -209,7 +209,7 @@ def test_each_part_of_a_long_text_takes_a_turn_and_goes_ahead_of_its_users_fan_o
     parts = [r for r in got if r["to"] == "1030"]
     assert [r["key"][-2:] for r in parts] == [".1", ".2", ".3"]
     times = [r["time"] for r in parts]
-    assert all(b - a >= 1.0 for a, b in zip(times, times[1:])), times
+    assert all(b - a >= 1.0 for a, b in zip(times, times[1:], strict=False)), times
     assert busiest_second([r["time"] for r in got]) <= 10
     [delivery] = v1(stack, token, "GET", f"/messages/{long_text.json()['id']}").json()["deliveries"]
     # A later part waits for the next free send, not behind the fan-out

@@ -8,9 +8,9 @@ import time
 import pytest
 import requests
 
-from apiclient import attempts, received, set_faults, v1
 from api.errors import ApiError
 from api.receipt_payloads import viber_receipts, whatsapp_receipts
+from apiclient import attempts, received, set_faults, v1
 from conftest import consenting, token_for
 from core.config import Config
 from helpers import wait_until

@@ -130,7 +130,7 @@ def test_an_adapter_that_raises_is_retried_then_failed_with_its_error(make_stack
     assert record["error"].startswith("AttributeError: ")
     tries = [a["time"] for a in attempts(stack, "telegram")]
     assert len(tries) == attempts_allowed
-    gaps = [b - a for a, b in zip(tries, tries[1:])]
+    gaps = [b - a for a, b in zip(tries, tries[1:], strict=False)]
     # Backoff, not a tight loop: each wait at least half the one before it doubled.
     assert all(gap >= stack.config.retry_backoff * 2 ** n / 2 for n, gap in enumerate(gaps)), gaps
     assert received(stack) == []

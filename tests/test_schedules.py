@@ -11,8 +11,8 @@ from apiclient import received, v1
 from console.app import main
 from core.clients import mongo_database
 from core.recurring import HOLD_SECONDS, CronRefused, checked_cron, missed_runs, run_after
+from fixtures_cli import CLEAR
 from helpers import wait_until
-from test_cli import CLEAR
 
 GRACE = 300
 EVERY_MINUTE = "* * * * *"

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from apiclient import attempts, received, set_faults, v1
-from console.app import main
 from conftest import reset, running_stack, token_for
+from console.app import main
 from helpers import wait_until
 from people import wrote
 

@@ -159,8 +159,8 @@ def test_a_rendering_slow_within_the_bounds_is_stopped_at_its_budget(shipped, al
     names = [f"c{i}" for i in range(75)]
     with Watch(shipped, bob) as watch:
         for path in ("/messages/preview", "/messages"):
-            reply, seconds = timed(lambda: v1(shipped, alice, "POST", path,
-                                              {"to": names, "text": SLOW, "template": True}))
+            reply, seconds = timed(lambda path=path: v1(shipped, alice, "POST", path,
+                                                        {"to": names, "text": SLOW, "template": True}))
             problem = refusal(reply)
             # Stopped after the first contact's rendering.
             assert re.search(r"^Took [\d,]+ ms of CPU to render for contact 'c0' over telegram; at most "

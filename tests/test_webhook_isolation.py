@@ -18,12 +18,12 @@ from click.testing import CliRunner
 from apiclient import received, v1
 from conftest import reset, running_stack
 from console.app import main
+from core import webhooks
 from core.clients import mongo_database
 from core.config import Config
 from core.keys import Keys
 from core.users import UserStore
 from core.webhook_posts import PostStore
-from core import webhooks
 from helpers import free_ports, wait_until
 from workers.webhook_post import send
 
@@ -201,7 +201,7 @@ def test_a_dripping_receiver_is_cut_at_the_deadline_and_never_held_twice(hooked,
         # One connection per attempt (the last may still be under way), one after the other.
         assert len(connections) - logged[event_id] in (0, 1), (event_id, len(connections), logged[event_id])
         ordered = sorted(connections, key=lambda c: c["opened"])
-        for before, after in zip(ordered, ordered[1:]):
+        for before, after in zip(ordered, ordered[1:], strict=False):
             assert before["closed"] is not None and before["closed"] <= after["opened"], event_id
     assert max(logged.values()) >= 2, "each event was tried again"
 

@@ -1,4 +1,5 @@
-"""WhatsApp's 24-hour window in real mode: text inside it, the send's approved template outside it, else a failure at once.
+"""WhatsApp's 24-hour window in real mode: text inside it, the send's approved template outside
+it, else a failure at once.
 
 Against the strict fake gateway at the shipped settings, whose WhatsApp
 refuses a text outside the window (131047) and a template that is not

@@ -1,16 +1,22 @@
 """How a delivery attempt ends, told the way Celery and so Flower read a task's end.
 
 Each task message of a delivery is its own Celery task (core/dispatch.py
-names them), so Flower's own states and tabs sort the attempts:
+names them), so Flower's own states and tabs sort the attempts. An attempt
+that:
 
-| the attempt | its task ends as | what Flower shows |
-| --- | --- | --- |
-| sent | SUCCESS | result 'sent on attempt N' |
-| nothing sent: a duplicate, another worker's send, too early, throttled | SUCCESS | result 'skipped: ...', 'held: ...', 'early: ...', 'throttled: ...' |
-| nothing sent: the messenger ID refused the user before, or the person blocked the bot at this send | SUCCESS | result 'suppressed: ...' or the messenger's refusal |
-| nothing sent: waiting for the contact to join (Telegram, no chat id) | SUCCESS | result 'awaiting contact until ...' |
-| failed, another attempt scheduled | RETRY | exception AttemptFailed naming the error and the next attempt |
-| failed for good | FAILURE | exception DeliveryFailed naming the error and the attempts |
+- sent ends as SUCCESS, result 'sent on attempt N';
+- sent nothing, as a duplicate, after another worker's send, too early or
+  throttled: SUCCESS, result 'skipped: ...', 'held: ...', 'early: ...' or
+  'throttled: ...';
+- sent nothing, the messenger ID having refused the user before or the
+  person blocking the bot at this send: SUCCESS, result 'suppressed: ...'
+  or the messenger's refusal;
+- sent nothing, waiting for the contact to join (Telegram, no chat id):
+  SUCCESS, result 'awaiting contact until ...';
+- failed, another attempt scheduled: RETRY, exception AttemptFailed naming
+  the error and the next attempt;
+- failed for good: FAILURE, exception DeliveryFailed naming the error and
+  the attempts.
 
 The task is acknowledged in every case: the delivery's status, in Redis and
 through the API, is the truth, and its ticket alone decides whether a later

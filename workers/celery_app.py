@@ -115,7 +115,27 @@ def _yield_cpu_to_the_api(**_):
     # Before the pool starts: its threads and processes inherit the priority.
     # Where API and workers share cores, requests answer first and
     # deliveries take the cycles left over.
-    os.nice(app.dispatcher_config.worker_nice)
+    _nice_own_session(os.nice(app.dispatcher_config.worker_nice))
+
+
+def _nice_own_session(niceness):
+    """Give the worker's session the worker's nice value, where the session is the worker's own.
+
+    With autogrouping (Linux's default where the kernel has it) the CPU is
+    shared between sessions first, whatever their processes' nice values:
+    a process's nice counts only against the others of its session. A worker
+    in a session of its own, as `make run` starts every part, took as much
+    CPU as the whole API, and Telegram's webhook waited behind a fan-out
+    (BENCHMARKS.md, issue 29). A session the worker shares, such as a
+    terminal's, is left as it is.
+    """
+    if os.getsid(0) != os.getpid():
+        return
+    try:
+        with open("/proc/self/autogroup", "w") as autogroup:
+            autogroup.write(str(niceness))
+    except OSError:
+        return  # a kernel without autogrouping
 
 
 @worker_ready.connect

@@ -1,8 +1,8 @@
 """When to try a failed delivery again: exponential backoff with jitter."""
 
 import random
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 
 def backoff_delay(attempt, base, cap, retry_after=None, rand=random.random) -> float:

@@ -71,10 +71,10 @@ def hand_over_due(ctx, now: float) -> int:
         entries = [e for e in schedule.due(now, BATCH) if e[:2] not in seen]
         if not entries:
             return published
-        queued = dict(zip(lanes, _lengths(ctx.redis, [dispatcher.queue_for(lane) for lane in lanes])))
+        queued = dict(zip(lanes, _lengths(ctx.redis, [dispatcher.queue_for(lane) for lane in lanes]), strict=True))
         heads = ctx.deliveries.heads([d for d, _, _ in entries])
         steps, finished, started = [], [], []
-        for (delivery_id, ticket, score), head in zip(entries, heads):
+        for (delivery_id, ticket, score), head in zip(entries, heads, strict=True):
             seen.add((delivery_id, ticket))
             lane = head[5]
             if head[0] == STANDBY:
@@ -115,7 +115,7 @@ def _about(ctx, delivery_ids) -> dict:
     if not delivery_ids:
         return {}
     found = ctx.deliveries.get_many(delivery_ids)
-    return {d: (f.get("messenger"), f.get("contact")) for d, f in zip(delivery_ids, found)}
+    return {d: (f.get("messenger"), f.get("contact")) for d, f in zip(delivery_ids, found, strict=True)}
 
 
 def _relay_webhooks(relay, now):

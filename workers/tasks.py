@@ -27,7 +27,7 @@ def deliver(self, delivery_id: str, ticket: int):
     except RedisError as exc:
         # The store is away: try this same ticket again soon. Should this
         # retry be lost too, the delivery's schedule entry brings it back.
-        raise self.retry(exc=exc, countdown=2, kwargsrepr=self.request.get("kwargsrepr"))
+        raise self.retry(exc=exc, countdown=2, kwargsrepr=self.request.get("kwargsrepr")) from exc
     return conclude(attempt)
 
 
@@ -47,4 +47,4 @@ def handle_inbound(self, messenger: str, event: str):
     try:
         return handle(worker_context(self.app.dispatcher_config), messenger, json.loads(event), time.time())
     except (RedisError, PyMongoError) as exc:
-        raise self.retry(exc=exc, countdown=2)
+        raise self.retry(exc=exc, countdown=2) from exc

@@ -6,8 +6,7 @@ from flask import Blueprint, g, request
 
 from api.auth import authenticate, current_user, token_mode
 from api.errors import ApiError
-from api.legacy.schemas import (AddContactSchema, RemoveContactSchema, SendSchema,
-                                UserSchema)
+from api.legacy.schemas import AddContactSchema, RemoveContactSchema, SendSchema, UserSchema
 from api.limits import charge
 from api.services import release_waiting, services
 from core.sending.record import send_message

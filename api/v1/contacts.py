@@ -15,10 +15,17 @@ from api.fields import ContactName
 from api.services import release_waiting, services
 from api.v1 import blueprint
 from api.v1.contact_import import CSV_TYPE, Book
+from api.v1.schemas import (
+    ContactIdsSchema,
+    ContactSchema,
+    ContactSearchSchema,
+    ContactViewSchema,
+    ImportedSchema,
+    ImportModeSchema,
+    UnblockSchema,
+)
 from core.config import MESSENGERS
 from core.contacts import IMPORT_RETRY_AFTER, ImportBusy
-from api.v1.schemas import (ContactIdsSchema, ContactSchema, ContactSearchSchema, ContactViewSchema,
-                            ImportedSchema, ImportModeSchema, UnblockSchema)
 
 blp = blueprint("contacts", "The user's contacts: a name and an ID per messenger.")
 

@@ -6,8 +6,7 @@ from flask.views import MethodView
 from api.auth import current_user
 from api.services import services
 from api.v1 import blueprint
-from api.v1.message_schemas import (CancelledSchema, MessageSchema, MessageSummarySchema,
-                                    PreviewSchema)
+from api.v1.message_schemas import CancelledSchema, MessageSchema, MessageSummarySchema, PreviewSchema
 from api.v1.schemas import IdempotencyKeySchema, SendSchema
 from api.v1.views import cancel_message, message_summaries, own_message
 from core.sending.request import ACCEPTED, preview, send

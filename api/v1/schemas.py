@@ -4,8 +4,17 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
-from api.fields import (LONG_TEXT_MAX, NAME_MAX, NO_CONTROL_PATTERN, ContactName, MessengerId, Names, Text,
-                        When, message_text_field)
+from api.fields import (
+    LONG_TEXT_MAX,
+    NAME_MAX,
+    NO_CONTROL_PATTERN,
+    ContactName,
+    MessengerId,
+    Names,
+    Text,
+    When,
+    message_text_field,
+)
 from api.send_fields import LocalTime, QuietHours, WhatsAppTemplateSchema
 from api.services import max_recipients
 from core.config import MESSENGERS

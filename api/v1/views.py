@@ -26,11 +26,11 @@ def message_summaries(svc, message_ids) -> list:
     store = svc.deliveries
     messages = store.messages(message_ids)
     unkept = [(m, store.delivery_ids_of(m, fields))
-              for m, fields in zip(message_ids, messages) if "counted" not in fields]
+              for m, fields in zip(message_ids, messages, strict=True) if "counted" not in fields]
     statuses = iter(store.statuses([d for _, group in unkept for d in group]))
     read = {m: Counter(next(statuses) for _ in group) for m, group in unkept}
     views = []
-    for message_id, fields in zip(message_ids, messages):
+    for message_id, fields in zip(message_ids, messages, strict=True):
         counts = read[message_id] if message_id in read else _kept_counts(fields)
         view = {**message_head(message_id, fields), "status": summary_status(list(counts)), "counts": counts}
         if fields.get("schedule_id"):

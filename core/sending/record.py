@@ -130,6 +130,6 @@ def resend_failed(svc, user, delivery_ids) -> list:
     found = svc.deliveries.get_many([job.delivery_id for job in jobs])
     svc.dispatcher.publish([
         job._replace(about=(f.get("messenger"), f.get("contact")), lane=f.get("lane"))
-        for job, f in zip(jobs, found)
+        for job, f in zip(jobs, found, strict=True)
     ])
     return [job.delivery_id for job in jobs]

@@ -2,8 +2,7 @@
 
 from core.sending.errors import SendRefused, TryLater
 from core.templates import MessageTemplate, TemplateRefused
-from core.whatsapp_templates import (TEMPLATE_PARAM_MAX, TemplateProblem, TemplatesUnavailable, WhatsAppTemplate,
-                                     checked)
+from core.whatsapp_templates import TEMPLATE_PARAM_MAX, TemplateProblem, TemplatesUnavailable, WhatsAppTemplate, checked
 
 # Seconds a caller refused for want of the templates is told to wait.
 SYNC_PAUSE = 5

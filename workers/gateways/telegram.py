@@ -11,7 +11,15 @@ Limits: about 30 messages per second overall and one per second per chat
 
 from core.gateway_urls import send_url
 from workers.gateways.base import (
-    SENT, Outcome, blocked, classify_http, json_body, opted_out, permanent, retry_after_header, transient,
+    SENT,
+    Outcome,
+    blocked,
+    classify_http,
+    json_body,
+    opted_out,
+    permanent,
+    retry_after_header,
+    transient,
     unexpected,
 )
 

@@ -11,7 +11,14 @@ which is the default limit here.
 
 from core.gateway_urls import send_url
 from workers.gateways.base import (
-    Outcome, blocked, classify_http, json_body, permanent, retry_after_header, sent, transient,
+    Outcome,
+    blocked,
+    classify_http,
+    json_body,
+    permanent,
+    retry_after_header,
+    sent,
+    transient,
     unexpected,
 )
 

@@ -14,7 +14,14 @@ Throughput: 80 messages per second per business phone number by default
 
 from core.gateway_urls import send_url
 from workers.gateways.base import (
-    Outcome, blocked, classify_http, json_body, permanent, retry_after_header, sent, transient,
+    Outcome,
+    blocked,
+    classify_http,
+    json_body,
+    permanent,
+    retry_after_header,
+    sent,
+    transient,
 )
 
 # Worth trying again later: 1 API unknown (possibly a server error), 2 API
