@@ -34,6 +34,7 @@ test: install
 	@$(call need,docker-compose,docker-compose)
 	@$(call need,faketime,faketime)
 	@$(call need,node,nodejs)
+	@$(call need,chromedriver,chromium-driver)
 	$(PYTHON) -m ruff check .
 	@echo "mkdocs build --strict"; site=$$(mktemp -d); trap 'rm -rf "$$site"' EXIT; \
 		NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict --quiet --site-dir "$$site"

@@ -13,7 +13,7 @@ SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DEN
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the API app from settings (from the environment by default)."""
-    from api import bodies, limits, metrics, v1
+    from api import bodies, limits, metrics, v1, web
     from api.errors import register_error_handlers
     from api.health import bp as health_bp
     from api.inbound import bp as inbound_bp
@@ -36,6 +36,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(receipts_bp)
     app.register_blueprint(inbound_bp)
     v1.init_app(app)
+    web.init_app(app)
     app.after_request(_add_security_headers)
     return app
 

@@ -22,6 +22,7 @@ REFUSED = {
     "token": "Too many requests with this token",
     "user": "Too many requests with this user's tokens together",
     "address": "Too many failed authentications from your address",
+    "signin": "Too many sign-ins to this name",
 }
 # An IPv6 client may hold a whole /64: its failures count as one address's.
 IPV6_CLIENT_PREFIX = 64
@@ -41,6 +42,11 @@ def charge_failure():
     """Count a failed authentication against the client's address; 429 beyond the limit."""
     # No RateLimit-* headers: they speak of the limit a token's requests are under.
     _count(lambda limiter: limiter.take_failure(client_address()), headers=False)
+
+
+def charge_signin(name: str):
+    """Count a console sign-in to a user name before its password is checked; 429 beyond the limit."""
+    _count(lambda limiter: limiter.take_signin(name), headers=False)
 
 
 def _count(take, headers=True):
@@ -69,7 +75,7 @@ def client_address() -> str:
     """The client's address: the X-Real-IP nginx sets, if the request came from a trusted proxy."""
     peer = request.remote_addr or ""
     forwarded = request.headers.get("X-Real-IP", "").strip()
-    address = forwarded if forwarded and _trusted(peer) else peer
+    address = forwarded if forwarded and trusted_peer(peer) else peer
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -81,7 +87,8 @@ def client_address() -> str:
     return str(ip)
 
 
-def _trusted(peer) -> bool:
+def trusted_peer(peer) -> bool:
+    """Whether a peer address is one of TRUSTED_PROXIES."""
     try:
         ip = ipaddress.ip_address(peer)
     except ValueError:

@@ -9,7 +9,7 @@ from console.session import service_settings
 
 @click.group()
 def admin():
-    """Create users and manage their tokens.
+    """Create users and manage their tokens and console passwords.
 
     Talks to MongoDB, not to the API: it reads MONGO_URL and MONGO_DB like
     the service does, so run it where the service's settings are. Needs no --server or --token.
@@ -35,6 +35,23 @@ def create_user(name):
     token = _run(lambda store: store.create_user(name))
     click.echo(token)
     note(f"Created user {name!r}. Keep the token above: it is not shown again.")
+
+
+@admin.command("set-password")
+@click.argument("name")
+@click.password_option(help="The new password (asked twice, unseen, when not given; 10 to 1,024 characters).")
+def set_password(name, password):
+    """Set the password user NAME signs in to the web console (/app/) with.
+
+    It replaces any password NAME had; sessions already signed in go on until
+    they end. The password is kept only as its Argon2id hash.
+
+    \b
+    Example:
+      python cli.py admin set-password alice
+    """
+    _run(lambda store: store.set_password(name, password))
+    note(f"Set the console password of {name!r}: sign in at /app/login.")
 
 
 @admin.group()
@@ -162,11 +179,11 @@ def _run(action):
     from pymongo.errors import PyMongoError
 
     from core.services import Services
-    from core.users import UnknownUser, UserExists
+    from core.users import BadPassword, UnknownUser, UserExists
 
     try:
         return action(Services(service_settings()).users)
-    except (UnknownUser, UserExists) as exc:
+    except (UnknownUser, UserExists, BadPassword) as exc:
         raise click.ClickException(str(exc)) from exc
     except PyMongoError as exc:
         # The URL is not shown: it may hold a password.

@@ -71,6 +71,28 @@ def parse_whatsapp_template(ctx, param, value):
     return name, language
 
 
+def whatsapp_template_options(command):
+    """--whatsapp-template NAME:LANGUAGE and --whatsapp-param TEXT (repeated), for send and schedules add."""
+    command = click.option(
+        "--whatsapp-param", "whatsapp_params", metavar="TEXT", multiple=True,
+        help="With --whatsapp-template: the text for its next {{n}}; repeat in order. With "
+             "--template, a template too.")(command)
+    return click.option(
+        "--whatsapp-template", metavar="NAME:LANGUAGE", callback=parse_whatsapp_template,
+        help="The approved WhatsApp template that goes instead of TEXT outside WhatsApp's 24-hour "
+             "window (real messengers): order_update:en_US.")(command)
+
+
+def whatsapp_template_field(template, params) -> dict:
+    """The send body's whatsapp_template from those two options ({} without one)."""
+    if params and not template:
+        raise click.UsageError("--whatsapp-param needs --whatsapp-template.")
+    if not template:
+        return {}
+    name, language = template
+    return {"whatsapp_template": {"name": name, "language": language, "params": list(params)}}
+
+
 def parse_only(ctx, param, value):
     """--only telegram,whatsapp → ['telegram', 'whatsapp'], refusing unknown messengers."""
     if value is None:
@@ -104,12 +126,7 @@ def parse_only(ctx, param, value):
 @click.option("--template", is_flag=True,
               help="TEXT is a Jinja2 template of name, fields and messenger, rendered per contact: "
                    "'Hi {{ fields.first_name }}, your code is {{ fields.code }}'.")
-@click.option("--whatsapp-template", metavar="NAME:LANGUAGE", callback=parse_whatsapp_template,
-              help="The approved WhatsApp template that goes instead of TEXT outside WhatsApp's 24-hour "
-                   "window (real messengers): order_update:en_US.")
-@click.option("--whatsapp-param", "whatsapp_params", metavar="TEXT", multiple=True,
-              help="With --whatsapp-template: the text for its next {{n}}; repeat in order. With "
-                   "--template, a template too.")
+@whatsapp_template_options
 @click.option("--local-time", "wall_time", metavar="WALLTIME", callback=parse_wall_time,
               help="Instead of --at: at this wall time in each contact's own time zone "
                    "(2030-01-31T09:00, no offset).")
@@ -155,11 +172,7 @@ def send(session, text, names, when, only, fallback, fallback_after, fallback_wi
     options = {"fallback": fallback, "fallback_after": fallback_after, "fallback_within": fallback_within,
                "template": template or None, "local_time": wall_time, "quiet_hours": quiet_hours}
     body.update({k: v for k, v in options.items() if v is not None})
-    if whatsapp_params and not whatsapp_template:
-        raise click.UsageError("--whatsapp-param needs --whatsapp-template.")
-    if whatsapp_template:
-        name, language = whatsapp_template
-        body["whatsapp_template"] = {"name": name, "language": language, "params": list(whatsapp_params)}
+    body.update(whatsapp_template_field(whatsapp_template, whatsapp_params))
     if preview:
         emit(session.api.call("POST", path_of("messages", "preview"), body=body), as_json, _echo_preview)
         return

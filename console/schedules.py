@@ -4,7 +4,7 @@ import click
 
 from console.client import path_of
 from console.contacts import complete_contact
-from console.messages import parse_only, parse_quiet_hours
+from console.messages import parse_only, parse_quiet_hours, whatsapp_template_field, whatsapp_template_options
 from console.output import echo_table, emit, json_option, local_time, note, page_hint, page_options, shorten
 from console.session import pass_session
 
@@ -40,22 +40,27 @@ def schedules():
               help="One messenger at a time in this order (comma-separated), the next when one fails.")
 @click.option("--template", is_flag=True,
               help="TEXT is a Jinja2 template of name, fields and messenger, rendered per contact.")
+@whatsapp_template_options
 @click.option("--quiet-hours", metavar="HH:MM-HH:MM", callback=parse_quiet_hours,
               help="Nothing in this window of each contact's day: such deliveries go at its end.")
 @json_option
 @pass_session
-def add(session, text, names, cron, zone, only, fallback, template, quiet_hours, as_json):
+def add(session, text, names, cron, zone, only, fallback, template, whatsapp_template, whatsapp_params,
+        quiet_hours, as_json):
     """Make a schedule sending TEXT to contacts at each time CRON names.
 
     \b
     Examples:
       python cli.py schedules add "Weekly report is out" --to Artem --to Lera --cron "0 9 * * MON"
       python cli.py schedules add "Hi {{ name }}" --template --to Artem --cron "30 8 1 * *" --tz Asia/Tokyo
+      python cli.py schedules add "Your weekly digest" --to Artem --cron "0 9 * * MON" \\
+        --whatsapp-template weekly_digest:en_US --whatsapp-param Artem
     """
     body = {"to": list(names), "text": text, "cron": cron}
     options = {"timezone": zone, "messengers": only, "fallback": fallback, "template": template or None,
                "quiet_hours": quiet_hours}
     body.update({k: v for k, v in options.items() if v is not None})
+    body.update(whatsapp_template_field(whatsapp_template, whatsapp_params))
     made = session.api.call("POST", path_of("schedules"), body=body)
 
     def render(schedule):

@@ -6,7 +6,7 @@ waits, without a request to Telegram, until the person follows an invite
 (workers/inbound.py joined() releases it to the chat id, due at once) or
 AWAIT_CONTACT_DAYS pass (its schedule entry comes back then and the worker
 fails it, into the failed store). A chat id set by hand (the contact
-written through either API) releases them as a join does. Each user's
+written through either API, or imported) releases them as a join does. Each user's
 contact keeps the ids of its waiting deliveries in a set (Keys.awaiting); a
 delivery that ended otherwise meanwhile (cancelled) is dropped from it on
 release.
@@ -79,6 +79,18 @@ class AwaitingDeliveries:
             args=[ticket, now, until, error, k.schedule_member(delivery_id, ticket),
                   k.schedule_member(delivery_id, ticket + 1), moment, delivery_id, attempt],
         ))
+
+    def waiting_among(self, user, contacts, batch=1000) -> list:
+        """Which of these contact names have deliveries waiting for them, asked a batch at a time."""
+        names = list(contacts)
+        waiting = []
+        for start in range(0, len(names), batch):
+            chunk = names[start:start + batch]
+            pipe = self._redis.pipeline(transaction=False)
+            for name in chunk:
+                pipe.exists(self._keys.awaiting(user, name))
+            waiting += [name for name, found in zip(chunk, pipe.execute(), strict=True) if found]
+        return waiting
 
     def release(self, user, contact, chat_id, now, moment) -> list:
         """Send a contact's waiting deliveries to `chat_id` now: their (delivery id, new ticket, lane)."""

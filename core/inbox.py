@@ -82,3 +82,13 @@ class InboxStore:
         low = max(since, now - self._retention)
         raw = self._redis.zrangebyscore(self._keys.user_inbox(user), f"({low}", "+inf", start=0, num=limit)
         return [json.loads(item) for item in raw]
+
+    def count_for(self, user, now) -> int:
+        """How many texts the user's inbox holds within the retention."""
+        return self._redis.zcount(self._keys.user_inbox(user), f"({now - self._retention}", "+inf")
+
+    def newest_for(self, user, skip, limit, now) -> list:
+        """A page of the user's texts within the retention, newest first: `limit` of them after the first `skip`."""
+        raw = self._redis.zrevrangebyscore(self._keys.user_inbox(user), "+inf", f"({now - self._retention}",
+                                           start=skip, num=limit)
+        return [json.loads(item) for item in raw]

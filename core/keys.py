@@ -121,6 +121,10 @@ class Keys:
         """Sorted set: texts from a user's contacts as they came (JSON each), by time received."""
         return f"{self._p}user-inbox:{user}"
 
+    def console_session(self, session_hash):
+        """Hash: a web console session's user, CSRF token and the API token it signed in with (if one)."""
+        return f"{self._p}console-session:{session_hash}"
+
     def whatsapp_window(self, wa_id):
         """String: when a WhatsApp number last wrote to the business (epoch seconds), for its 24-hour window."""
         return f"{self._p}wa-window:{wa_id}"

@@ -44,6 +44,11 @@ end
 return {0, reported, fewest, tostring(afters[reported] - now), '0'}
 """
 
+# Console sign-ins to one user name: this many at once, then one a minute
+# (charged before the password is checked, so a right guess past it fails too).
+SIGNIN_BURST = 10
+SIGNIN_RATE = 1 / 60
+
 # One limit on one caller: what it is for (token, user, address), rate a second, burst at once.
 Limit = namedtuple("Limit", "scope caller rate burst")
 Verdict = namedtuple("Verdict", "allowed limit remaining reset retry_after scope rate")
@@ -91,6 +96,10 @@ class RequestLimiter:
         """Count one failed authentication from an address."""
         return self._take_all([Limit("address", f"failed-auth:{address}", self.failure_rate,
                                      self.failure_burst)])
+
+    def take_signin(self, name: str) -> Verdict:
+        """Count one console sign-in to a user name, right or wrong."""
+        return self._take_all([Limit("signin", f"signin:{name}", SIGNIN_RATE, SIGNIN_BURST)])
 
     def _take_all(self, limits) -> Verdict:
         limits = [limit for limit in limits if limit.rate > 0]

@@ -11,6 +11,7 @@ from functools import cached_property
 from core.awaiting import AwaitingDeliveries
 from core.blocked import BlockedIds
 from core.clients import mongo_database, redis_client
+from core.console_sessions import ConsoleSessions
 from core.contact_migration import migrate
 from core.contacts import ContactBook
 from core.deliveries import DeliveryStore
@@ -72,6 +73,11 @@ class Services:
     def users(self) -> UserStore:
         """Users and their API tokens."""
         return UserStore(self.mongo)
+
+    @cached_property
+    def console_sessions(self) -> ConsoleSessions:
+        """Who is signed in to the web console."""
+        return ConsoleSessions(self.redis, self.keys, self.config.console_session_hours * 3600)
 
     @cached_property
     def schedules(self):

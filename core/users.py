@@ -3,7 +3,10 @@
 import hashlib
 import secrets
 import time
+from functools import cache
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from pymongo.errors import DuplicateKeyError
 
 from core.timeutil import epoch_to_iso
@@ -19,6 +22,17 @@ class UnknownUser(Exception):
 
 class TooManyTokens(Exception):
     """The user already holds as many tokens as they may."""
+
+
+class BadPassword(ValueError):
+    """A password that may not be set: too short or too long."""
+
+
+# Argon2id with argon2-cffi's defaults (RFC 9106's second recommendation:
+# 3 passes over 64 MiB); a hash stored with weaker ones is redone at sign-in.
+PASSWORD_HASHER = PasswordHasher()
+PASSWORD_MIN = 10
+PASSWORD_MAX = 1024
 
 
 def token_hash(token: str) -> str:
@@ -92,6 +106,34 @@ class UserStore:
         # Chosen at random among the free, concurrent requests seldom collide.
         return secrets.choice(free)
 
+    def set_password(self, name: str, password: str):
+        """Set (or replace) the password a user signs in to the web console with; kept as its Argon2id hash."""
+        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+            raise BadPassword(f"A password has {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
+        stored = PASSWORD_HASHER.hash(password)
+        if self._users.update_one({"_id": name}, {"$set": {"password": stored}}).matched_count == 0:
+            raise UnknownUser(f"No user named {name!r}.")
+
+    def check_password(self, name: str, password: str) -> bool:
+        """Whether a user has this password; as slow for an unknown user or one without a password."""
+        doc = self._users.find_one({"_id": name}, {"password": 1}) if len(password) <= PASSWORD_MAX else None
+        stored = (doc or {}).get("password")
+        try:
+            PASSWORD_HASHER.verify(stored or _decoy_hash(), password[:PASSWORD_MAX])
+        except (VerificationError, InvalidHashError):
+            return False
+        if stored is None:
+            return False
+        if PASSWORD_HASHER.check_needs_rehash(stored):
+            self._users.update_one({"_id": name, "password": stored},
+                                   {"$set": {"password": PASSWORD_HASHER.hash(password)}})
+        return True
+
+    def token_active(self, token_id: str, user: str) -> bool:
+        """Whether a token of this user's is still there and unexpired."""
+        doc = self._tokens.find_one({"_id": token_id, "user": user}, {"expires_at": 1})
+        return doc is not None and not _expired(doc, time.time())
+
     def revoke_token(self, token_id: str, user=None) -> bool:
         """Make a token unusable (only if it is `user`'s, when given); False if there was no such token."""
         query = {"_id": token_id} if user is None else {"_id": token_id, "user": user}
@@ -120,6 +162,12 @@ class UserStore:
         """The name of the user a token acts as, or None for an unknown or expired token."""
         identity = self.identity_for_token(token)
         return identity[0] if identity else None
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash no password matches: verified where none is stored, so a wrong name costs what a wrong password does."""
+    return PASSWORD_HASHER.hash(secrets.token_urlsafe(32))
 
 
 def _expired(doc, now) -> bool:

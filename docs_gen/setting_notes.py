@@ -31,6 +31,8 @@ NOTES = {
     "api_user_burst": "Requests a user may make at once beyond `API_USER_RATE`'s pace.",
     "auth_failure_rate": "Failed authentications (401s) a second from one client address; past it a 429. 0: no limit.",
     "auth_failure_burst": "Failed authentications one address may have at once beyond that pace.",
+    "console_session_hours": "How long a web console sign-in lasts; signing out ends it sooner. "
+                             "A wrong password counts as a failed authentication.",
     "trusted_proxies": "Proxies whose `X-Real-IP` header names the client (the local nginx is on loopback; "
                        "docker-compose.yml sets Docker's private networks).",
     "public_ops_endpoints": "Whether the proxy passes `GET /readyz` and `/metrics` on (`/healthz` always); "

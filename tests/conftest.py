@@ -14,7 +14,7 @@ from helpers import free_ports
 from stack import ORDER, Stack
 
 # Fixtures shared by several test modules, kept out of the modules that test with them.
-pytest_plugins = ["fixtures_cli", "fixtures_receiver"]
+pytest_plugins = ["fixtures_browser", "fixtures_cli", "fixtures_receiver"]
 
 SERVICES = tuple(name for name in ORDER if name != "flower")
 # Retries, timeouts and restore loops short enough for a test to wait them out.

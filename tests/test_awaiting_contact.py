@@ -112,6 +112,32 @@ def test_a_chat_id_set_by_hand_sends_the_waiting_deliveries_there_within_2_s(liv
     assert v1(stack, token, "GET", "/failed").json() == []
 
 
+def test_an_import_that_gives_chat_ids_sends_the_waiting_deliveries_there_within_2_s(live):
+    stack = fresh(live)
+    token = user_with_artem(stack)
+    assert v1(stack, token, "POST", "/contacts", {"name": "Lera", "telegram": "LeraK"}).status_code == 201
+    waiting = [send(stack, token, f"{name} {n}", to=name) for name in ("Artem", "Lera") for n in range(2)]
+    for message_id in waiting:
+        reaches(stack, token, message_id, "awaiting_contact")
+    for chat in (CHAT, CHAT + 1):
+        act(stack, "telegram/start", chat_id=chat)
+    set_at = time.time()
+    # Artem gets a chat id, Lera keeps her username, and a third contact is new.
+    reply = v1(stack, token, "POST", "/contacts/import", [
+        {"name": "Artem", "telegram": str(CHAT)}, {"name": "Lera", "telegram": "LeraK"},
+        {"name": "Olga", "telegram": str(CHAT + 1)}])
+    assert reply.status_code == 200, reply.text
+    wait_until(lambda: {"Artem 0", "Artem 1"} <= set(sent_to(stack, "telegram", str(CHAT))), timeout=2,
+               message="Artem's waiting deliveries at the chat id")
+    assert time.time() - set_at <= 2
+    # Accepted 4: Artem's 2 arrived once each at the chat id; Lera's 2 still wait, unsent; none failed.
+    assert sorted(sent_to(stack, "telegram", str(CHAT))) == ["Artem 0", "Artem 1"]
+    assert [reaches(stack, token, m, "sent")["attempts"] for m in waiting[:2]] == [1, 1]
+    assert [deliveries(stack, token, m)[0]["status"] for m in waiting[2:]] == ["awaiting_contact"] * 2
+    assert sent_to(stack, "telegram", str(CHAT + 1)) == sent_to(stack, "telegram", "LeraK") == []
+    assert v1(stack, token, "GET", "/failed").json() == []
+
+
 def test_a_fallback_chain_moves_on_at_once_instead_of_waiting(live):
     stack = fresh(live)
     token = user_with_artem(stack, viber="vArtem=")

@@ -82,3 +82,28 @@ def test_unreachable_mongo_is_a_clear_error(stack):
     result = CliRunner().invoke(main, ["admin", "create-user", "alice"], env=env)
     assert result.exit_code == 1
     assert result.output.startswith("Error: MongoDB did not answer (check MONGO_URL and MONGO_DB):")
+
+
+def test_set_password_asks_twice_unseen_and_keeps_only_an_argon2_hash(stack, users):
+    users.create_user("alice")
+    result = CliRunner().invoke(main, ["admin", "set-password", "alice"], env=stack.config.to_env(),
+                                input="correct horse battery\ncorrect horse battery\n", prog_name="python cli.py")
+    assert result.exit_code == 0, result.output
+    assert "correct horse battery" not in result.output
+    assert "Set the console password of 'alice'" in result.stderr
+    stored = mongo_database(stack.config)["users"].find_one({"_id": "alice"})["password"]
+    assert stored.startswith("$argon2id$")
+    assert users.check_password("alice", "correct horse battery")
+    assert not users.check_password("alice", "correct horse batterY")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["set-password", "alice", "--password", "short"], "Error: A password has 10 to 1024 characters.\n"),
+    (["set-password", "nobody", "--password", "long enough now"], "Error: No user named 'nobody'.\n"),
+])
+def test_set_password_refuses_a_short_password_and_an_unknown_user(admin, users, args, message):
+    users.create_user("alice")
+    result = admin(*args)
+    assert result.exit_code == 1
+    assert result.output == message
+    assert not users.check_password("alice", "short")

@@ -279,3 +279,23 @@ def test_cli_lists_templates_and_sends_with_one(stack, token, tmp_path):
     refused = runner.invoke(main, ["send", "Hi", "--to", "Artem", "--whatsapp-template", "welcome_back:en_US",
                                    "--whatsapp-param", "Artem"], env=env)
     assert refused.exit_code == 1 and "PENDING" in refused.output
+
+
+def test_cli_schedules_add_takes_a_whatsapp_template(stack, token, tmp_path):
+    env = {"DISPATCHER_URL": stack.api_url, "DISPATCHER_TOKEN": token, "DISPATCHER_CONFIG": str(tmp_path / "c.json")}
+    runner = CliRunner()
+    made = runner.invoke(main, ["schedules", "add", "Order news", "--to", "Artem", "--cron", "0 9 * * MON",
+                                "--only", "whatsapp", "--whatsapp-template", "order_update:en_US",
+                                "--whatsapp-param", "{{ name }}", "--whatsapp-param", "{{ fields.order }}",
+                                "--template", "--json"], env=env, catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    schedule = v1(stack, token, "GET", f"/schedules/{json.loads(made.output)['id']}").json()
+    assert schedule["send"]["whatsapp_template"] == {
+        "name": "order_update", "language": "en_US", "params": ["{{ name }}", "{{ fields.order }}"]}
+    refused = runner.invoke(main, ["schedules", "add", "Hi", "--to", "Artem", "--cron", "0 9 * * MON",
+                                   "--whatsapp-template", "welcome_back:en_US", "--whatsapp-param", "x"], env=env)
+    assert refused.exit_code == 1 and "PENDING" in refused.output
+    orphan = runner.invoke(main, ["schedules", "add", "Hi", "--to", "Artem", "--cron", "0 9 * * MON",
+                                  "--whatsapp-param", "x"], env=env)
+    assert orphan.exit_code == 2 and "--whatsapp-param needs --whatsapp-template" in orphan.output
+    assert len(v1(stack, token, "GET", "/schedules").json()) == 1

@@ -12,7 +12,7 @@ from api.auth import current_user
 from api.bodies import body_limit
 from api.errors import ApiError
 from api.fields import ContactName
-from api.services import release_waiting, services
+from api.services import noting_chat_ids, release_imported, release_waiting, services
 from api.v1 import blueprint
 from api.v1.contact_import import CSV_TYPE, Book
 from api.v1.schemas import (
@@ -106,6 +106,9 @@ class Import(MethodView):
         A CSV file may also have a `timezone` column (empty: null) and a
         `field.<key>` column per field (empty: the contact has no such field).
 
+        A Telegram chat id it gives a contact releases that contact's
+        deliveries waiting for one, as a single contact's write does.
+
         All rows are checked first: any bad one is a 422 listing each bad row
         (item or line number, the first 1,000) and nothing is written.
         `mode=replace` also removes the contacts the body does not hold. One
@@ -119,14 +122,17 @@ class Import(MethodView):
         MAX_IMPORT_BYTES long (64 MiB as shipped), not MAX_BODY_BYTES, and
         hold MAX_IMPORT_CONTACTS contacts (100,000); past either it is a 413.
         """
-        svc = services()
+        svc, user, chat_ids = services(), current_user(), {}
         book = Book(request, svc.config.max_import_contacts)
         try:
-            return svc.contacts.import_book(current_user(), book, book.count, replace=mode == "replace")
+            imported = svc.contacts.import_book(user, noting_chat_ids(book, chat_ids), book.count,
+                                                replace=mode == "replace")
         except ImportBusy:
             raise ApiError(409, "Another import of your contact book is still running; send this one "
                                 f"again in {IMPORT_RETRY_AFTER} s.",
                            headers={"Retry-After": str(IMPORT_RETRY_AFTER)}) from None
+        release_imported(user, chat_ids)
+        return imported
 
 
 @blp.route("/contacts/<contact:name>", merge_slashes=False)
