@@ -229,3 +229,16 @@ def test_over_https_through_a_trusted_proxy_the_cookie_is_secure_too(running):
     assert answer.status_code == 302
     cookie = answer.headers["Set-Cookie"]
     assert cookie.startswith("dispatcher_session=") and "; Secure" in cookie
+
+
+def test_console_pages_count_against_the_users_request_limit_as_a_token_does(make_stack):
+    # A limit of 3 at once and one more every 20 s: a session spends it as one token of its user would.
+    stack = make_stack(auth_mode="token", api_rate=0.05, api_burst=3)
+    console_user(stack)
+    session = http_session(stack.api_url)  # its first page read counts: one of 3
+    codes = [session.get(stack.api_url + "/app/messages", timeout=10).status_code for _ in range(3)]
+    assert codes[:2] == [200, 200] and codes[2] == 429
+    assert int(session.get(stack.api_url + "/app/messages", timeout=10).headers["Retry-After"]) >= 1
+    # The API under the same session is refused alike.
+    refused = session.get(stack.api_url + "/api/v1/me", timeout=10)
+    assert refused.status_code == 429 and "Too many requests with this token" in refused.text

@@ -13,6 +13,7 @@ import pytest
 
 from apiclient import received
 from core.config import Config
+from fixtures_browser import http_session
 from helpers import ROOT, wait_until
 
 PAGE = ROOT / "docs" / "getting-started.md"
@@ -83,3 +84,8 @@ def test_the_first_send_works_as_written(make_stack, tmp_path):
                          30, message="the page's sends at the gateway")
     assert sorted((r["messenger"], r["to"], r["text"]) for r in arrived) == sorted(expected)
     assert len({r["key"] for r in arrived}) == len(arrived)
+
+    # The password the page sets signs alice in to the console, whose Messages page lists both sends.
+    console = http_session(stack.api_url, "alice", "correct horse battery")
+    listed = console.get(stack.api_url + "/app/messages", timeout=10).text
+    assert "Hello, Lera" in listed and "Hello there" in listed
