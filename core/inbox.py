@@ -8,8 +8,8 @@ holding that id when it came (Keys.user_inbox), for GET /api/v1/inbox
 across contacts, by time, bounded by the same retention and USER_INBOX_MAX.
 """
 
+import hashlib
 import json
-import secrets
 
 from core.config import MESSENGERS
 from core.timeutil import epoch_to_iso
@@ -33,6 +33,11 @@ def message_view(message, contact=None) -> dict:
     return view
 
 
+def message_id(messenger, update) -> str:
+    """A kept text's id: the same for the same update of the same messenger, and no other."""
+    return "in_" + hashlib.sha256(f"{messenger}:{update}".encode()).hexdigest()[:24]
+
+
 class InboxStore:
     """Inbound texts by sender, and each user's by time."""
 
@@ -42,15 +47,18 @@ class InboxStore:
         self._keep = config.inbox_keep
         self._retention = config.retention_days * 24 * 3600
 
-    def add(self, messenger, sender, text, now, holders) -> dict:
+    def add(self, messenger, update, sender, text, now, holders) -> dict:
         """Keep a text from sender received at `now`, and put it in each holder's user's inbox ((user, contact) pairs).
 
         Kept by when it came, not when it is added: workers take a sender's
-        texts in any order, and the latest INBOX_KEEP are the ones kept.
+        texts in any order, and the latest INBOX_KEEP are the ones kept. Its
+        id comes from the messenger's id of the update, so a task run again
+        (its worker killed before it was acknowledged) keeps the same text
+        once, not twice.
         """
         # To the millisecond, as received_at shows it: `since` a text's received_at is after it.
         at = round(now, 3)
-        message = {"id": f"in_{secrets.token_hex(12)}", "messenger": messenger,
+        message = {"id": message_id(messenger, update), "messenger": messenger,
                    "from": sender_id(messenger, sender), "text": text, "at": at}
         key = self._keys.inbox(messenger, message["from"])
         seconds = max(1, round(self._retention))

@@ -2,6 +2,7 @@
 
 import re
 import shutil
+from contextlib import contextmanager
 
 import pymongo
 import pytest
@@ -56,6 +57,15 @@ def console_user(running, name="alice", password="correct horse battery"):
         mongo.close()
 
 
+@contextmanager
+def console_stack(tmp_path_factory, label, **overrides):
+    """A stack of a test module's own as the console's tests want it: token mode, 50 requests a second."""
+    from conftest import running_stack
+
+    with running_stack(tmp_path_factory, label, **{"auth_mode": "token", "api_rate": 50.0, **overrides}) as stack:
+        yield stack
+
+
 def wait_for(driver, condition, timeout=WAIT):
     """Wait for a Selenium expected condition; its value."""
     return WebDriverWait(driver, timeout).until(condition)
@@ -67,6 +77,16 @@ def sign_in(driver, base_url, name="alice", password="correct horse battery"):
     driver.get(base_url + "/app/login")
     driver.find_element(By.ID, "username").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "sign-in").click()
+    wait_for(driver, expected_conditions.presence_of_element_located((By.ID, "sign-out")))
+
+
+def sign_in_with_token(driver, base_url, token):
+    """Sign in by pasting an API token into the form's other way in."""
+    driver.delete_all_cookies()
+    driver.get(base_url + "/app/login")
+    driver.find_element(By.CSS_SELECTOR, "details summary").click()
+    driver.find_element(By.ID, "token").send_keys(token)
     driver.find_element(By.ID, "sign-in").click()
     wait_for(driver, expected_conditions.presence_of_element_located((By.ID, "sign-out")))
 

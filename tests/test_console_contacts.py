@@ -22,10 +22,11 @@ from selenium.webdriver.common.keys import Keys as KeyPress
 from selenium.webdriver.support import expected_conditions
 
 from apiclient import received, set_faults, v1
+from conftest import reset
 from core.contact_migration import NFC_NAMES
 from core.contacts import ContactBook
 from core.keys import Keys
-from fixtures_browser import console_user, http_session, sign_in, visible, wait_for
+from fixtures_browser import console_stack, console_user, http_session, sign_in, visible, wait_for
 from helpers import wait_until
 
 BAD_ZONE = "'Mars/Olympus' is not an IANA time zone (e.g. UTC, Europe/Helsinki)."
@@ -38,15 +39,12 @@ BIG_BOOK = 100_000
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
-    from conftest import running_stack
-    with running_stack(tmp_path_factory, "console-contacts", auth_mode="token", api_rate=50.0,
-                       messenger_api="real") as running:
-        yield running
+    with console_stack(tmp_path_factory, "console-contacts", messenger_api="real") as stack:
+        yield stack
 
 
 @pytest.fixture(autouse=True)
 def clean(running):
-    from conftest import reset
     reset(running)
 
 

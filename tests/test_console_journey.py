@@ -14,8 +14,7 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 
-from conftest import running_stack
-from fixtures_browser import console_user, sign_in, visible, wait_for
+from fixtures_browser import console_stack, console_user, sign_in, visible, wait_for
 from helpers import wait_until
 
 # Viber's five attempts at the tests' fast retries, on a busy machine.
@@ -26,7 +25,7 @@ BAD_ROW = "Mars,400,,,Mars/Olympus_Mons"
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
-    with running_stack(tmp_path_factory, "console-journey", auth_mode="token", api_rate=50.0) as stack:
+    with console_stack(tmp_path_factory, "console-journey") as stack:
         yield stack
 
 

@@ -13,8 +13,8 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from conftest import reset, running_stack
-from fixtures_browser import LAPTOP, PHONE, console_user, sign_in
+from conftest import reset
+from fixtures_browser import LAPTOP, PHONE, console_stack, console_user, sign_in
 
 PAGES = ("/app/messages", "/app/compose", "/app/contacts", "/app/failed", "/app/schedules", "/app/webhooks",
          "/app/tokens", "/app/inbox")
@@ -36,7 +36,7 @@ return Array.from(document.querySelectorAll('input, select, textarea, button')).
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
-    with running_stack(tmp_path_factory, "console-pages", auth_mode="token", api_rate=50.0) as stack:
+    with console_stack(tmp_path_factory, "console-pages") as stack:
         reset(stack)
         token = console_user(stack)
         headers = {"Authorization": f"Bearer {token}"}

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 import requests
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -22,7 +23,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select
 
-from fixtures_browser import LAPTOP, PHONE, console_user, http_session, sign_in, visible, wait_for
+from conftest import reset
+from fixtures_browser import LAPTOP, PHONE, console_stack, console_user, http_session, sign_in, visible, wait_for
 from helpers import wait_until
 
 # Long enough for Viber's five attempts at the tests' fast retries, on a busy machine.
@@ -39,15 +41,17 @@ CONTACTS = [
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
-    from conftest import running_stack
-    with running_stack(tmp_path_factory, "console-sending", auth_mode="token", api_rate=50.0) as running:
-        yield running
+    with console_stack(tmp_path_factory, "console-sending") as stack:
+        yield stack
 
 
 @pytest.fixture(autouse=True)
 def clean(running):
-    from conftest import reset
     reset(running)
+    yield
+    # Nothing left in flight for the next test's gateway records: the worker done with every task it took
+    # (a Viber delivery's last retry included).
+    settled(running)
 
 
 @pytest.fixture
@@ -56,6 +60,16 @@ def token(running):
     token = console_user(running)
     call(running, token, "POST", "/contacts/import", json=CONTACTS).raise_for_status()
     return token
+
+
+def settled(running):
+    """Wait until the worker holds no task and none is queued."""
+    client = redis.Redis.from_url(running.config.redis_url)
+    try:
+        wait_until(lambda: client.llen(running.config.delivery_queue) == 0 and client.hlen("unacked") == 0,
+                   SETTLE, 0.2, "the worker idle")
+    finally:
+        client.close()
 
 
 def call(running, token, method, path, **kwargs):

@@ -22,7 +22,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from apiclient import v1
-from fixtures_browser import WAIT, console_user, http_session, sign_in, visible, wait_for
+from fixtures_browser import WAIT, console_user, http_session, sign_in, sign_in_with_token, visible, wait_for
 from helpers import wait_until
 from people import act, fresh, handled, people_stack
 
@@ -284,12 +284,7 @@ def test_a_token_made_on_the_page_is_shown_once_works_and_is_refused_once_revoke
 
 def test_revoking_the_token_the_session_signed_in_with_lands_on_the_sign_in_page_saying_so(running, browser):
     token = console_user(running)
-    browser.delete_all_cookies()
-    browser.get(running.api_url + "/app/login")
-    browser.find_element(By.CSS_SELECTOR, "details summary").click()
-    browser.find_element(By.ID, "token").send_keys(token)
-    browser.find_element(By.ID, "sign-in").click()
-    visible(browser, "#sign-out")
+    sign_in_with_token(browser, running.api_url, token)
     browser.get(running.api_url + "/app/tokens")
     [mine] = browser.find_elements(By.CSS_SELECTOR, "tr[data-token]")
     assert "this session signed in with it" in mine.text

@@ -1,6 +1,6 @@
 """Signing in to the web console and out of it: passwords, pasted tokens, sessions, CSRF, headers, isolation.
 
-A real stack at shipped settings (gunicorn behind nginx, token mode), a real
+A real stack (gunicorn behind nginx, token mode, 50 requests a second), a real
 headless Chromium for what a person does, and plain HTTP for what a browser
 never would (a form without its token, a cookie kept after sign-out).
 """
@@ -12,27 +12,30 @@ import redis
 import requests
 from selenium.webdriver.common.by import By
 
+from conftest import reset
 from core.quotas import SIGNIN_BURST
-from fixtures_browser import CSRF_META, SIGNIN_CSRF, console_user, http_session, sign_in, visible
+from fixtures_browser import (
+    CSRF_META,
+    SIGNIN_CSRF,
+    console_stack,
+    console_user,
+    http_session,
+    sign_in,
+    sign_in_with_token,
+    visible,
+)
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
-def running(make_stack_module):
-    return make_stack_module
-
-
-@pytest.fixture(scope="module")
-def make_stack_module(tmp_path_factory):
-    from conftest import running_stack
-    with running_stack(tmp_path_factory, "console-signin", auth_mode="token", api_rate=50.0) as running:
-        yield running
+def running(tmp_path_factory):
+    with console_stack(tmp_path_factory, "console-signin") as stack:
+        yield stack
 
 
 @pytest.fixture(autouse=True)
 def clean(running):
-    from conftest import reset
     reset(running)
 
 
@@ -53,13 +56,7 @@ def test_a_person_signs_in_with_a_password_sees_their_name_and_signs_out(running
 
 
 def test_a_pasted_api_token_signs_in_too(running, browser):
-    token = console_user(running)
-    browser.delete_all_cookies()
-    browser.get(running.api_url + "/app/login")
-    browser.find_element(By.CSS_SELECTOR, "details summary").click()
-    browser.find_element(By.ID, "token").send_keys(token)
-    browser.find_element(By.ID, "sign-in").click()
-    visible(browser, "#sign-out")
+    sign_in_with_token(browser, running.api_url, console_user(running))
     assert browser.current_url.endswith("/app/messages")
 
 

@@ -120,7 +120,8 @@ def received(ctx, messenger, event, now) -> int:
     holders = ctx.contacts.holders(messenger, _held_forms(messenger, event["sender"]))
     pairs = [(user, contact) for user, contact, _ in holders]
     # As the API received it (an event queued before it said so: now).
-    message = ctx.inbox.add(messenger, event["sender"], event["text"], event.get("received_at", now), pairs)
+    message = ctx.inbox.add(messenger, event["key"], event["sender"], event["text"], event.get("received_at", now),
+                            pairs)
     for user, contact in pairs:
         ctx.webhooks.record(user, "message.received", message_view(message, contact), now)
     return len(pairs)

@@ -4,7 +4,7 @@ from flask import g, render_template
 
 from api.services import services
 from api.web.blueprint import bp
-from api.web.paging import requested_page
+from api.web.paging import paged
 from core.messages import message_id_of
 
 PAGE_SIZE = 20
@@ -14,7 +14,6 @@ PAGE_SIZE = 20
 def failed():
     """The user's failed deliveries, newest first, a page at a time, each with its message's id."""
     store = services().failed
-    page = requested_page(PAGE_SIZE).counted(store.count_for(g.user))
-    records = store.list_for(g.user, page.first, page.size) if page.first < page.total else []
+    page, records = paged(PAGE_SIZE, store.count_for(g.user), lambda first, size: store.list_for(g.user, first, size))
     return render_template("console/failed.html", page=page,
                            records=[{**r, "message_id": message_id_of(r["delivery_id"])} for r in records])

@@ -6,7 +6,7 @@ from flask import g, render_template
 
 from api.services import services
 from api.web.blueprint import bp
-from api.web.paging import requested_page
+from api.web.paging import paged
 from core.inbox import message_view
 
 PAGE_SIZE = 50
@@ -16,7 +16,6 @@ PAGE_SIZE = 50
 def inbox():
     """The user's inbox, newest first, a page at a time."""
     store, now = services().inbox, time.time()
-    page = requested_page(PAGE_SIZE)
-    page = page.counted(store.count_for(g.user, now))
-    found = store.newest_for(g.user, page.first, page.size, now) if page.first < page.total else []
+    page, found = paged(PAGE_SIZE, store.count_for(g.user, now),
+                        lambda first, size: store.newest_for(g.user, first, size, now))
     return render_template("console/inbox.html", texts=[message_view(m, m["contact"]) for m in found], page=page)

@@ -7,7 +7,7 @@ from flask import g, render_template
 from api.services import services
 from api.v1.views import message_summaries, own_message
 from api.web.blueprint import bp
-from api.web.paging import requested_page
+from api.web.paging import paged, requested_page
 from core.statuses import CANCELLABLE, FAILED, FINAL, STATUSES
 
 PAGE_SIZE = 20
@@ -19,9 +19,8 @@ DELIVERY_PAGE_SIZE = 100
 def messages():
     """The user's messages, newest first, a page at a time."""
     store = services().deliveries
-    page = requested_page(PAGE_SIZE)
-    page = page.counted(store.message_count_for(g.user))
-    ids = store.message_ids_for(g.user, page.first, page.size) if page.first < page.total else []
+    page, ids = paged(PAGE_SIZE, store.message_count_for(g.user),
+                      lambda first, size: store.message_ids_for(g.user, first, size))
     return render_template("console/messages.html", messages=message_summaries(services(), ids), page=page)
 
 

@@ -36,3 +36,9 @@ def requested_page(size: int) -> Page:
     if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
         raise ApiError(400, "page must be a whole number from 1.", errors={"query": {"page": ["Not a page number."]}})
     return Page(int(raw), size)
+
+
+def paged(size: int, total: int, read) -> tuple:
+    """The page ?page=N asks for of a list of `total` items, and its items, read(first, size); none past the end."""
+    page = requested_page(size).counted(total)
+    return page, (read(page.first, page.size) if page.first < page.total else [])
