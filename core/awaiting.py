@@ -14,46 +14,17 @@ release.
 
 import re
 
-from core.deliveries import _HOLDS_ATTEMPT, _RECOUNT
 from core.dispatch import Job
-from core.lua import Script
+from core.lua import Script, lua_source
 from core.messages import message_id_of
-from core.statuses import AWAITING_CONTACT, QUEUED, SENDING
 
 # What Telegram's sendMessage takes as chat_id: a chat's number, or a
 # public channel's @username; a person's username is no chat id.
 TELEGRAM_CHAT = re.compile(r"-?[0-9]+|@[A-Za-z0-9_]{4,}")
 
-# The claimed delivery waits: a new ticket due when the wait ends, this
-# attempt not counted. KEYS: delivery, message, schedule, awaiting set.
-# ARGV: ticket, now, when the wait ends, error, old member, new member, the
-# new member's moment, delivery id, attempt.
-_AWAIT = _RECOUNT + _HOLDS_ATTEMPT + f"""
-redis.call('HSET', KEYS[1], 'status', '{AWAITING_CONTACT}', 'ticket', tonumber(ARGV[1]) + 1,
-           'attempts', tonumber(d[3]) - 1, 'due', ARGV[3], 'last_error', ARGV[4], 'updated_at', ARGV[2])
-redis.call('ZREM', KEYS[3], ARGV[5])
-redis.call('ZADD', KEYS[3], ARGV[7], ARGV[6])
-redis.call('SADD', KEYS[4], ARGV[8])
-recount(KEYS[2], '{SENDING}', '{AWAITING_CONTACT}')
-return 1
-"""
-
-# A waiting delivery goes now, to the chat id: queued under a new ticket,
-# due now. KEYS: delivery, message, schedule, awaiting set. ARGV: delivery
-# id, now, moment, chat id. Its new ticket and lane, or nothing if it no
-# longer waits.
-_RELEASE = _RECOUNT + f"""
-redis.call('SREM', KEYS[4], ARGV[1])
-local d = redis.call('HMGET', KEYS[1], 'status', 'ticket', 'lane')
-if d[1] ~= '{AWAITING_CONTACT}' then return false end
-local ticket = tonumber(d[2]) + 1
-redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'ticket', ticket, 'to', ARGV[4], 'due', ARGV[2],
-           'last_error', '', 'updated_at', ARGV[2])
-redis.call('ZREM', KEYS[3], ARGV[1] .. '|' .. d[2])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1] .. '|' .. ticket)
-recount(KEYS[2], '{AWAITING_CONTACT}', '{QUEUED}')
-return {{ticket, d[3] or ''}}
-"""
+# Its scripts (core/scripts/, where each says its KEYS and ARGV).
+_AWAIT = lua_source("await")
+_RELEASE = lua_source("release")
 
 
 def needs_contact(config, messenger, to) -> bool:

@@ -15,6 +15,7 @@ import time
 
 from core.deliveries import Chain
 from core.messages import later_steps
+from core.statuses import NEXT_STEP_STARTED
 from core.timeutil import epoch_to_iso
 
 
@@ -46,7 +47,7 @@ class Receipts:
                           self._dispatcher.schedule.moment(now, now))
         moved = store.apply_receipt(delivery_id, fields, str(provider_id), status, now, at, error, record,
                                     chain)
-        if moved == 2:
+        if moved == NEXT_STEP_STARTED:
             self._dispatcher.start_next_step(store, chain.later[0], fields.get("lane"), now)
         return bool(moved)
 

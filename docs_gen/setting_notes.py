@@ -1,6 +1,6 @@
 """What each setting means, in a line, for the settings reference.
 
-Its name, type, default and accepted range come from core/config.py
+Its name, type, default and accepted range come from core/config.py and core/config_checks.py
 itself; a setting with no line here (or a line for a setting that is gone)
 stops the docs build, so a new setting is documented when it is added.
 """

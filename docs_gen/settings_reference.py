@@ -4,7 +4,8 @@ import inspect
 from dataclasses import fields
 from fnmatch import fnmatchcase
 
-from core.config import BELOW, KINDS, RULES, Config
+from core.config import Config
+from core.config_checks import BELOW, KINDS, RULES
 from docs_gen.setting_notes import NOTES
 
 # Checks that are named functions rather than ranges or choices: what each accepts.
@@ -22,7 +23,7 @@ def variable(name: str) -> str:
 
 
 def accepts(name: str) -> str:
-    """What core/config.py accepts for a setting beyond its type, from its checks."""
+    """What a setting accepts beyond its type, from its checks (core/config_checks.py)."""
     said = [describe(check) for patterns, check in RULES
             if any(fnmatchcase(name, pattern) for pattern in patterns)]
     said += [f"below `{variable(limit)}`" for setting, limit in BELOW if setting == name]

@@ -23,14 +23,18 @@ FAST = {"retry_backoff": 0.2, "retry_backoff_max": 2.0, "http_read_timeout": 3.0
 # Nor a limit on API requests (tests/test_quotas.py has it as shipped).
 UNLIMITED = {**{f"{m}_{scope}": 0.0 for m in MESSENGERS for scope in ("rate", "chat_rate")},
              "api_rate": 0.0}
+# Many test stacks share this host's cores: a worker's lower priority would
+# yield to other modules' stacks rather than to its own API. Tests of the
+# priority itself (test_worker_processes.py) start stacks as shipped.
+SHARED_HOST = {"worker_nice": 0}
 RESET_TIMEOUT = 5
 
 
 def stack_config(data_dir, shipped=False, **overrides):
     """Test settings: free ports, data under data_dir, fast retries, then overrides.
 
-    `shipped` keeps every delivery setting (timeouts, retries, rate limits)
-    as the service ships it. Built from defaults, not the environment: a
+    `shipped` keeps every delivery setting (timeouts, retries, rate limits,
+    the workers' priority) as the service ships it. Built from defaults, not the environment: a
     developer's REDIS_URL must never point a test (and its FLUSHALL) at
     their own server.
     """
@@ -46,7 +50,7 @@ def stack_config(data_dir, shipped=False, **overrides):
         "auth_mode": "none",
         # One worker process unless a test starts more: the tests share 2 cores.
         "worker_processes": 1,
-        **({} if shipped else {**FAST, **UNLIMITED}),
+        **({} if shipped else {**FAST, **UNLIMITED, **SHARED_HOST}),
         **overrides,
     }
     return Config(**settings)

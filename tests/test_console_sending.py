@@ -294,7 +294,8 @@ def test_double_clicking_send_makes_one_message_under_one_idempotency_key(runnin
           return send(url, options);
         };""")
     ActionChains(browser).double_click(browser.find_element(By.ID, "send")).perform()
-    confirm = visible(browser, "#confirm-send")
+    # The preview behind the dialog answers slowly on a loaded host.
+    confirm = visible(browser, "#confirm-send", timeout=60)
     ActionChains(browser).double_click(confirm).perform()
     wait_for(browser, expected_conditions.url_matches(r"/app/messages/[0-9a-f]{32}$"))
     message_id = browser.current_url.rsplit("/", 1)[1]

@@ -14,7 +14,15 @@ from core.logs import log_event
 from core.messages import later_steps
 from core.metrics import answer_outcome
 from core.parts import TEXT_LIMITS, split
-from core.statuses import AWAITING_CONTACT
+from core.statuses import (
+    AWAITING_CONTACT,
+    CLAIM_BLOCKED,
+    CLAIM_BUSY,
+    CLAIM_EARLY,
+    CLAIM_SKIP,
+    CLAIM_THROTTLED,
+    NEXT_STEP_STARTED,
+)
 from core.timeutil import epoch_to_iso
 from core.whatsapp_window import outside_window
 from workers.attempts import Attempt
@@ -37,7 +45,7 @@ OUTSIDE_WINDOW = "outside WhatsApp's 24-hour window: give whatsapp_template"
 # Claims that hand the delivery back unclaimed, for the claim's detail in
 # seconds: until its turn under the rate limits, or until it is due (a
 # host clock ahead of Redis's).
-HANDED_BACK = {"throttled": "until its turn", "early": "until it is due"}
+HANDED_BACK = {CLAIM_THROTTLED: "until its turn", CLAIM_EARLY: "until it is due"}
 
 
 def attempt_delivery(ctx, delivery_id: str, ticket: int) -> Attempt:
@@ -46,19 +54,19 @@ def attempt_delivery(ctx, delivery_id: str, ticket: int) -> Attempt:
     claim = ctx.deliveries.claim(delivery_id, ticket, ctx.config.claim_lease, ctx.limiter.pacing)
     if claim.outcome in HANDED_BACK:
         return _hand_back(ctx, claim, delivery_id, ticket, now)
-    if claim.outcome == "skip":
+    if claim.outcome == CLAIM_SKIP:
         log_event(log, "delivery.skipped", delivery_id=delivery_id, ticket=ticket, reason=claim.detail)
         return Attempt("skipped", f"skipped: {SKIPPED.get(claim.detail, 'already ' + claim.detail)}")
-    if claim.outcome == "busy":
+    if claim.outcome == CLAIM_BUSY:
         # The holder finishes it; if the holder died, the schedule entry at
         # its lease's end brings the delivery back.
         log_event(log, "delivery.held", delivery_id=delivery_id, ticket=ticket, until=claim.detail)
         return Attempt("held", f"held: another attempt is sending it, its lease ends in "
                                f"{max(0.0, float(claim.detail) - now):.1f} s")
-    if claim.outcome == "blocked":
+    if claim.outcome == CLAIM_BLOCKED:
         error = f"suppressed: {claim.messenger} ID {claim.detail!r} refused {claim.sender}'s messages before"
         chain = _chain(ctx, claim, delivery_id, now, "suppressed")
-        if ctx.deliveries.suppress(delivery_id, ticket, now, claim.sender, error, chain) == 2:
+        if ctx.deliveries.suppress(delivery_id, ticket, now, claim.sender, error, chain) == NEXT_STEP_STARTED:
             _start_next(ctx, chain, claim.lane, now)
         log_event(log, "delivery.suppressed", delivery_id=delivery_id, messenger=claim.messenger)
         return Attempt("suppressed", error)
@@ -137,7 +145,7 @@ def _record(ctx, claim, delivery_id, ticket, attempts, outcome) -> Attempt:
     }
     chain = _chain(ctx, claim, delivery_id, now, "failed")
     if ctx.deliveries.mark_failed(delivery_id, ticket, attempts, now, outcome.error, claim.sender, record,
-                                  claim.to if outcome.kind == "blocked" else None, chain) == 2:
+                                  claim.to if outcome.kind == "blocked" else None, chain) == NEXT_STEP_STARTED:
         _start_next(ctx, chain, claim.lane, now)
     log_event(log, "delivery.failed", level=logging.WARNING, error=outcome.error, **fields)
     return Attempt("failed", f"{claim.messenger}: {outcome.error} after {attempts} "
@@ -156,7 +164,7 @@ def _opted_out(ctx, claim, delivery_id, ticket, attempts, outcome, now) -> Attem
     error = f"{outcome.error}: the person opted out; nothing more is sent there until they come back"
     chain = _chain(ctx, claim, delivery_id, now, "suppressed")
     if ctx.deliveries.mark_opted_out(delivery_id, ticket, attempts, now, error, claim.sender, claim.messenger,
-                                     claim.contact, claim.to, chain) == 2:
+                                     claim.contact, claim.to, chain) == NEXT_STEP_STARTED:
         _start_next(ctx, chain, claim.lane, now)
     try:
         holders = ctx.contacts.holders(claim.messenger, [claim.to])
