@@ -6,6 +6,7 @@ for failed authentications.
 
 import ipaddress
 import logging
+import math
 from functools import lru_cache
 
 from flask import g, request
@@ -42,6 +43,21 @@ def charge_failure():
     """Count a failed authentication against the client's address; 429 beyond the limit."""
     # No RateLimit-* headers: they speak of the limit a token's requests are under.
     _count(lambda limiter: limiter.take_failure(client_address()), headers=False)
+
+
+def refuse_failing_address():
+    """429 before any work if the client's address has failed to authenticate as often as it may for now."""
+    limiter = services().request_limiter
+    if not limiter.enabled:
+        return
+    try:
+        wait = limiter.failure_wait(client_address())
+    except RedisError as exc:
+        log_event(log, "limits.unavailable", level=logging.WARNING, error=str(exc))
+        return
+    if wait > 0:
+        raise ApiError(429, f"{REFUSED['address']}: try again in {math.ceil(wait)} s.",
+                       headers={"Retry-After": str(max(math.ceil(wait), 1))})
 
 
 def charge_signin(name: str):

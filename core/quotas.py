@@ -44,6 +44,16 @@ end
 return {0, reported, fewest, tostring(afters[reported] - now), '0'}
 """
 
+# KEYS: one limit's key. ARGV: seconds per request, burst. Seconds until that
+# limit takes another request (0 if it takes one now), charging nothing.
+_WAIT = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or 0), now)
+return tostring(math.max(0, tat + interval - now - interval * burst))
+"""
+
 # Console sign-ins to one user name: this many at once, then one a minute
 # (charged before the password is checked, so a right guess past it fails too).
 SIGNIN_BURST = 10
@@ -71,6 +81,7 @@ class RequestLimiter:
         self.failure_rate = failure_rate
         self.failure_burst = failure_burst
         self._take = Script(redis, _TAKE)
+        self._wait = Script(redis, _WAIT)
 
     @classmethod
     def from_config(cls, redis, keys, config):
@@ -96,6 +107,13 @@ class RequestLimiter:
         """Count one failed authentication from an address."""
         return self._take_all([Limit("address", f"failed-auth:{address}", self.failure_rate,
                                      self.failure_burst)])
+
+    def failure_wait(self, address: str) -> float:
+        """Seconds until an address may fail to authenticate again (0: now); nothing is counted."""
+        if self.failure_rate <= 0:
+            return 0.0
+        return float(self._wait(keys=[self._keys.request_limit(f"failed-auth:{address}")],
+                                args=[1 / self.failure_rate, self.failure_burst]))
 
     def take_signin(self, name: str) -> Verdict:
         """Count one console sign-in to a user name, right or wrong."""

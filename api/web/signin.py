@@ -1,9 +1,11 @@
 """Signing in to the console with a user name and password (or a pasted API token), and signing out."""
 
+import threading
+
 from flask import make_response, redirect, render_template, request, url_for
 
 from api.errors import ApiError
-from api.limits import charge_failure, charge_signin
+from api.limits import charge_failure, charge_signin, refuse_failing_address
 from api.services import services
 from api.web.blueprint import bp
 from api.web.sessions import (
@@ -19,6 +21,12 @@ from api.web.sessions import (
 
 SIGNIN_TOKEN_SECONDS = 3600
 WRONG = "Wrong user name or password."
+# Password checks one API process runs at once: each takes Argon2id's 64 MiB
+# and tens of milliseconds of a core, so a flood of sign-ins never holds
+# every thread. One that waits longer than this is a 503 to try again.
+CHECKS_AT_ONCE = 2
+CHECK_WAIT = 2.0
+_checking = threading.BoundedSemaphore(CHECKS_AT_ONCE)
 
 
 @bp.get("/")
@@ -42,6 +50,8 @@ def signin():
     token = request.form.get("token", "").strip()
     name = request.form.get("username", "").strip()
     try:
+        # An address past its failures costs no check at all.
+        refuse_failing_address()
         identity = _by_token(token) if token else _by_password(name, request.form.get("password", ""))
     except ApiError as err:
         return _form(err.message, name, err.code, err.headers)
@@ -68,7 +78,13 @@ def _by_password(name, password):
     if not name or not password:
         raise ApiError(422, "Enter your user name and password, or an API token.")
     charge_signin(name)
-    if not services().users.check_password(name, password):
+    if not _checking.acquire(timeout=CHECK_WAIT):
+        raise ApiError(503, "Too many sign-ins at once: try again in a moment.", headers={"Retry-After": "1"})
+    try:
+        right = services().users.check_password(name, password)
+    finally:
+        _checking.release()
+    if not right:
         charge_failure()
         raise ApiError(401, WRONG)
     return name, ""
