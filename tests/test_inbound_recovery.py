@@ -18,6 +18,10 @@ from helpers import wait_until
 from people import fresh, people_stack
 from test_inbound import post_signed, whatsapp_text
 
+# Alone, as the timing modules run: beside other suites' stacks the restarted
+# worker (nice 10, as shipped) once took more than its minute.
+pytestmark = pytest.mark.timing
+
 TEXTS = 400
 
 
@@ -46,8 +50,12 @@ def test_a_worker_killed_mid_burst_loses_no_text_and_keeps_none_twice(live):
                         message="some texts kept")
     stack.kill("worker", signal.SIGKILL)
     stack.start("worker")
-    found = wait_until(lambda: len(got := kept(stack, token)) >= TEXTS and got, timeout=60, interval=0.5,
-                       message="every text kept after the restart")
+    try:
+        found = wait_until(lambda: len(got := kept(stack, token)) >= TEXTS and got, timeout=120, interval=0.5,
+                           message="every text kept after the restart")
+    except AssertionError:
+        missing = sorted({f"text {n}" for n in range(TEXTS)} - {m["text"] for m in kept(stack, token)})
+        raise AssertionError(f"{len(missing)} of {TEXTS} texts never kept: {missing[:10]}") from None
     # Posted 400; kept 400, each exactly once, whether kept before the kill (at least `before`) or after.
     assert before < TEXTS
     assert sorted(m["text"] for m in found) == sorted(f"text {n}" for n in range(TEXTS))
